@@ -1,0 +1,1 @@
+"""Pure domain logic: no I/O, time is always passed in."""
