@@ -31,6 +31,7 @@ class ErrorCode(StrEnum):
     DUPLICATE_IN_REQUEST = "duplicate_in_request"
     DO_NOT_CALL = "do_not_call"
     WRITE_FAILED = "write_failed"
+    UNKNOWN_FIELD = "unknown_field"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,69 @@
+"""Builds the ASGI application: the native /v1 API and its OpenAPI docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from dialflow import __version__
+from dialflow.db.engine import Database
+from dialflow.http import install_error_handlers
+from dialflow.lists.api import router as lists_router
+from dialflow.records.api import router as records_router
+from dialflow.settings import Settings
+from dialflow.workflows.api import router as workflows_router
+
+DESCRIPTION = """
+dialflow reaches contact records through outbound calling workflows.
+
+**Authentication.** Send your API key as `Authorization: Bearer <key>` or `x-api-key: <key>`.
+A key reaches only its own workspace; anything else answers 404 as if it did not exist.
+
+**Errors.** Every error is JSON: `{"error": {"code": "...", "message": "..."}}`, with a stable
+`code`. Bulk intake answers per record: `index`, `status`, `record_id`, `errors[{code, field,
+message}]`.
+"""
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    database: str
+
+
+def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
+    owns_db = db is None
+    database = db if db is not None else Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_db:
+            await database.dispose()
+
+    app = FastAPI(
+        title="dialflow",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "workflows", "description": "Workflows: definition and lifecycle."},
+            {"name": "records", "description": "Add records (one or bulk), read and act on them."},
+            {"name": "lists", "description": "The records added together, with counts."},
+        ],
+    )
+    app.state.db = database
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    @app.get("/health", tags=["health"], summary="Liveness and database kind")
+    async def health() -> Health:
+        return Health(status="ok", version=__version__, database=database.dialect)
+
+    app.include_router(workflows_router)
+    app.include_router(records_router)
+    app.include_router(lists_router)
+    return app

@@ -1,0 +1,9 @@
+"""The one source of "now", so tests can pass their own time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

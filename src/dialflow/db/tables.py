@@ -1,0 +1,221 @@
+"""The schema, as SQLAlchemy Core tables. Migrations in ``migrations/`` must match it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from dialflow.db.types import Json, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# A big integer that is INTEGER on SQLite, so it aliases the rowid.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("transfer_number", String(20)),
+    Column("timezone", String(64), nullable=False, server_default="America/New_York"),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime()),
+)
+
+workflows = Table(
+    "workflows",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False),
+    Column("key", String(16), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("definition", Json, nullable=False),
+    Column("ends_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_workflows_workspace_id_id", "workspace_id", "id"),
+)
+
+lists = Table(
+    "lists",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False),
+    Column("workflow_id", Id, ForeignKey("workflows.id"), nullable=False),
+    Column("name", String(200)),
+    Column("source", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("total", Integer, nullable=False, server_default="0"),
+    Column("accepted", Integer, nullable=False, server_default="0"),
+    Column("updated", Integer, nullable=False, server_default="0"),
+    Column("duplicate", Integer, nullable=False, server_default="0"),
+    Column("invalid", Integer, nullable=False, server_default="0"),
+    Column("suppressed", Integer, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("cancelled_at", UtcDateTime()),
+    Index("ix_lists_workflow_id_id", "workflow_id", "id"),
+)
+
+RECORD_COLUMNS = (
+    "id",
+    "workspace_id",
+    "workflow_id",
+    "list_id",
+    "dedup_key",
+    "phone",
+    "phones",
+    "first_name",
+    "last_name",
+    "email",
+    "zip",
+    "timezone",
+    "timezone_source",
+    "timezone_candidates",
+    "priority",
+    "placeholders",
+    "meta",
+    "external_id",
+    "case_id",
+    "external_provider",
+    "external_url",
+    "profile_id",
+    "transfer_number",
+    "status",
+    "cycle",
+    "step_id",
+    "attempts",
+    "next_due_at",
+    "created_at",
+    "updated_at",
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False),
+    Column("workflow_id", Id, ForeignKey("workflows.id"), nullable=False),
+    Column("list_id", BigInteger, ForeignKey("lists.id")),
+    # One live record per key and workflow: the phone, the external id, or NULL (no dedup).
+    Column("dedup_key", String(200)),
+    Column("phone", String(20), nullable=False),
+    Column("phones", Json, nullable=False),
+    Column("first_name", String(80)),
+    Column("last_name", String(80)),
+    Column("email", String(254)),
+    Column("zip", String(10)),
+    Column("timezone", String(64), nullable=False),
+    Column("timezone_source", String(16), nullable=False),
+    Column("timezone_candidates", Json),
+    # NULL is a hot lead, dialed before any numbered priority; 10 is the highest number.
+    Column("priority", Integer),
+    Column("placeholders", Json, nullable=False),
+    Column("meta", Json),
+    Column("external_id", String(200)),
+    Column("case_id", String(200)),
+    Column("external_provider", String(100)),
+    Column("external_url", String(2000)),
+    Column("profile_id", String(200)),
+    Column("transfer_number", String(20)),
+    Column("status", String(16), nullable=False),
+    Column("cycle", Integer, nullable=False, server_default="1"),
+    Column("step_id", String(64)),
+    Column("day", Integer, nullable=False, server_default="1"),
+    Column("call", Integer, nullable=False, server_default="1"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("workflow_ended", Boolean, nullable=False, server_default=text("false")),
+    Column("final_outcome", String(32)),
+    Column("next_due_at", UtcDateTime()),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", UtcDateTime()),
+    Column("completed_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index(
+        "uq_records_workflow_id_dedup_key",
+        "workflow_id",
+        "dedup_key",
+        unique=True,
+        sqlite_where=text("dedup_key IS NOT NULL"),
+        postgresql_where=text("dedup_key IS NOT NULL"),
+    ),
+    Index("ix_records_workflow_id_status_id", "workflow_id", "status", "id"),
+    Index("ix_records_workspace_id_phone", "workspace_id", "phone"),
+    Index("ix_records_workflow_id_external_id", "workflow_id", "external_id"),
+    Index("ix_records_list_id", "list_id"),
+    Index(
+        "ix_records_due",
+        "next_due_at",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+record_logs = Table(
+    "record_logs",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("record_id", BigInteger, ForeignKey("records.id"), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("data", Json),
+    Index("ix_record_logs_record_id_id", "record_id", "id"),
+)
+
+dnc_entries = Table(
+    "dnc_entries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False),
+    Column("phone", String(20), nullable=False),
+    Column("reason", String(200)),
+    Column("expires_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("workspace_id", "phone"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    # NULL until the first request finishes; a concurrent repeat sees it in progress.
+    Column("status_code", Integer),
+    Column("response", LargeBinary),
+    Column("created_at", UtcDateTime(), nullable=False),
+)

@@ -1,0 +1,129 @@
+"""Shared HTTP plumbing: JSON errors, raw body reading, auth and database dependencies."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import msgspec
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from dialflow.db.engine import Database
+from dialflow.errors import ApiError, BadRequest, PayloadTooLarge
+from dialflow.settings import Settings
+from dialflow.workspaces.service import authenticate
+
+log = logging.getLogger(__name__)
+_encoder = msgspec.json.Encoder()
+
+
+def json_response(content: Any, status_code: int = 200) -> Response:
+    return Response(_encoder.encode(content), status_code, media_type="application/json")
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def _message(err: Any) -> str:
+    """Pydantic's message, without the "Value error, " prefix our validators would get."""
+    context = err.get("ctx") or {}
+    if err.get("type") == "value_error" and "error" in context:
+        return str(context["error"])
+    return str(err["msg"])
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> Response:
+        return json_response(error_body(exc.code, exc.message, exc.details), exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        details = [
+            {
+                "field": ".".join(str(part) for part in err["loc"] if part != "body"),
+                "message": _message(err),
+                "type": err["type"],
+            }
+            for err in exc.errors()
+        ]
+        message = "; ".join(f"{d['field'] or 'body'}: {d['message']}" for d in details)
+        return json_response(error_body("invalid_request", message, details), 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return json_response(error_body(code, str(exc.detail)), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        return json_response(
+            error_body("internal_error", "an unexpected error occurred; it has been logged"), 500
+        )
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def presented_key(request: Request) -> str | None:
+    """The API key from ``Authorization: Bearer`` or ``x-api-key``."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() in {"bearer", "token"} and value.strip():
+            return value.strip()
+    return request.headers.get("x-api-key")
+
+
+async def current_workspace(request: Request, db: Annotated[Database, Depends(get_db)]) -> int:
+    return await authenticate(db, presented_key(request))
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+WorkspaceDep = Annotated[int, Depends(current_workspace)]
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing anything over ``limit`` bytes without reading it all."""
+    declared = request.headers.get("content-length")
+    too_large = PayloadTooLarge(
+        f"the request body is larger than {limit:,} bytes; split it into smaller requests",
+        code="body_too_large",
+    )
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decode_json(body: bytes) -> Any:
+    if not body:
+        raise BadRequest("the request body is empty; send a JSON object", code="invalid_json")
+    try:
+        return msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise BadRequest(
+            f"the request body is not valid JSON: {exc}", code="invalid_json"
+        ) from None

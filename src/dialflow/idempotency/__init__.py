@@ -1,0 +1,1 @@
+"""Idempotency-Key: a repeated request returns the first response and writes nothing."""

@@ -1,0 +1,1 @@
+"""The one ingestion pipeline: decode -> validate -> dedup -> write -> per-record results."""

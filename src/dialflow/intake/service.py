@@ -1,0 +1,372 @@
+"""The intake operation behind every way in: validate, dedup, write in chunks, answer per record.
+
+Each chunk is one transaction written with the driver's fast path. A chunk that fails is rolled
+back whole and its records are reported ``failed``; the other chunks are unaffected. A conflict
+with a concurrent writer (the unique dedup index) makes the chunk retry, after which it sees the
+other request's rows and updates them, so concurrent requests end with one record per key.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+import psycopg
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dialflow.clock import utcnow
+from dialflow.db.engine import Database
+from dialflow.domain.errors import ErrorCode, FieldError
+from dialflow.domain.workflows import WorkflowStatus, accepts_records
+from dialflow.errors import BadRequest, Conflict
+from dialflow.ids import ids, next_id
+from dialflow.intake.validate import CleanRecord, IntakeRules, clean_record
+from dialflow.lists import repository as lists_repo
+from dialflow.records import repository as records_repo
+from dialflow.records.service import log_entries
+from dialflow.records.status import LIVE_STATUSES, RecordStatus
+from dialflow.workflows.definition import WorkflowDefinition
+from dialflow.workflows.service import get_workflow_row
+
+log = logging.getLogger(__name__)
+
+CHUNK_TRIES = 4
+_encode = msgspec.json.encode
+
+
+class ResultStatus(StrEnum):
+    ACCEPTED = "accepted"
+    UPDATED = "updated"
+    DUPLICATE = "duplicate"
+    INVALID = "invalid"
+    SUPPRESSED = "suppressed"
+    FAILED = "failed"
+
+
+GOOD = (ResultStatus.ACCEPTED, ResultStatus.UPDATED)
+
+
+@dataclass(slots=True)
+class RecordResult:
+    index: int
+    status: ResultStatus
+    record_id: int | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IntakeOutcome:
+    workflow_id: int
+    workflow_key: str
+    list_id: int | None
+    results: list[RecordResult]
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys((s.value for s in ResultStatus), 0)
+        for result in self.results:
+            counts[result.status.value] += 1
+        counts["total"] = len(self.results)
+        return counts
+
+    @property
+    def http_status(self) -> int:
+        """201 all good (something created), 200 all good (only updates), 207 mixed, 422 none."""
+        good = sum(1 for r in self.results if r.status in GOOD)
+        if good == 0:
+            return 422
+        if good < len(self.results):
+            return 207
+        created = any(r.status is ResultStatus.ACCEPTED for r in self.results)
+        return 201 if created else 200
+
+
+def rules_for(definition: WorkflowDefinition, *, meta_max_bytes: int) -> IntakeRules:
+    return IntakeRules(
+        region=definition.default_region,
+        default_timezone=definition.timezone,
+        variables=definition.variable_specs(),
+        dedup=definition.dedup,
+        meta_max_bytes=meta_max_bytes,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    workspace_id: int
+    workflow_id: int
+    list_id: int | None
+    first_step: str
+
+
+async def ingest(
+    db: Database,
+    *,
+    workspace_id: int,
+    workflow_ref: str | int,
+    records: Sequence[object],
+    max_records: int,
+    chunk_size: int = 1_000,
+    meta_max_bytes: int = 16_384,
+    list_name: str | None = None,
+    source: str = "api",
+    create_list: bool = True,
+    required_fields: frozenset[str] = frozenset(),
+) -> IntakeOutcome:
+    if len(records) > max_records:
+        raise BadRequest(
+            f"too many records: {len(records)} sent, at most {max_records} per request",
+            code="too_many_records",
+        )
+    if not records:
+        raise BadRequest("no records: send at least one record", code="no_records")
+    workflow = await get_workflow_row(db, workspace_id, workflow_ref)
+    if not accepts_records(WorkflowStatus(workflow["status"])):
+        raise Conflict(
+            f"workflow {workflow['key']} is {workflow['status']} and takes no new records",
+            code="workflow_closed",
+        )
+    definition = WorkflowDefinition.model_validate(workflow["definition"])
+    rules = rules_for(definition, meta_max_bytes=meta_max_bytes)
+    if required_fields:
+        rules = replace(rules, required_fields=required_fields)
+
+    results: list[RecordResult] = []
+    clean: list[tuple[int, CleanRecord]] = []
+    first_with_key: dict[str, int] = {}
+    for index, raw in enumerate(records):
+        checked = clean_record(raw, rules)
+        if isinstance(checked, list):
+            results.append(RecordResult(index, ResultStatus.INVALID, errors=checked))
+            continue
+        key = checked.dedup_key
+        if key is not None:
+            earlier = first_with_key.setdefault(key, index)
+            if earlier != index:
+                results.append(
+                    RecordResult(
+                        index,
+                        ResultStatus.DUPLICATE,
+                        errors=[
+                            FieldError(
+                                ErrorCode.DUPLICATE_IN_REQUEST,
+                                "external_id" if rules.dedup == "external_id" else "phone",
+                                f"same {rules.dedup.replace('_', ' ')} as record {earlier} "
+                                "of this request, which is kept",
+                            )
+                        ],
+                    )
+                )
+                continue
+        results.append(RecordResult(index, ResultStatus.ACCEPTED))
+        clean.append((index, checked))
+
+    now = utcnow()
+    list_id = None
+    if create_list:
+        list_id = next_id()
+        async with db.write() as conn:
+            await lists_repo.insert_list(
+                conn,
+                {
+                    "id": list_id,
+                    "workspace_id": workspace_id,
+                    "workflow_id": workflow["id"],
+                    "name": list_name,
+                    "source": source,
+                    "status": "open",
+                    "total": len(records),
+                    "invalid": sum(r.status is ResultStatus.INVALID for r in results),
+                    "duplicate": sum(r.status is ResultStatus.DUPLICATE for r in results),
+                    "created_at": now,
+                },
+            )
+    target = _Target(workspace_id, workflow["id"], list_id, definition.steps[0].id)
+    for start in range(0, len(clean), chunk_size):
+        await _write_chunk_with_retry(db, target, clean[start : start + chunk_size], results)
+    return IntakeOutcome(workflow["id"], workflow["key"], list_id, results)
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    """A unique-index race with a concurrent writer, an id collision, or a deadlock."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    return isinstance(
+        exc,
+        sqlite3.IntegrityError
+        | psycopg.errors.UniqueViolation
+        | psycopg.errors.DeadlockDetected
+        | psycopg.errors.SerializationFailure,
+    ) or (isinstance(exc, DBAPIError) and "UNIQUE constraint failed" in str(exc))
+
+
+async def _write_chunk_with_retry(
+    db: Database,
+    target: _Target,
+    chunk: list[tuple[int, CleanRecord]],
+    results: list[RecordResult],
+) -> None:
+    for attempt in range(1, CHUNK_TRIES + 1):
+        try:
+            async with db.write() as conn:
+                outcome = await _write_chunk(conn, target, chunk, utcnow())
+        except (SQLAlchemyError, sqlite3.Error, psycopg.Error) as exc:
+            if _is_retryable(exc) and attempt < CHUNK_TRIES:
+                ids.reseed()  # in case the conflict was an id drawn by another process
+                continue
+            log.exception("intake chunk of %d records failed", len(chunk))
+            for index, _ in chunk:
+                results[index] = RecordResult(
+                    index,
+                    ResultStatus.FAILED,
+                    errors=[
+                        FieldError(
+                            ErrorCode.WRITE_FAILED,
+                            "",
+                            "the record could not be stored (database error); nothing of it "
+                            "was written, so it is safe to send again",
+                        )
+                    ],
+                )
+            return
+        for index, result in outcome.items():
+            results[index] = result
+        return
+
+
+def _encode_optional(value: object) -> str | None:
+    return None if value is None else _encode(value).decode()
+
+
+def _row(record: CleanRecord, record_id: int, target: _Target, now: datetime) -> tuple[Any, ...]:
+    """A full insert row in ``RECORD_COLUMNS`` order, JSON columns already encoded."""
+    return (
+        record_id,
+        target.workspace_id,
+        target.workflow_id,
+        target.list_id,
+        record.dedup_key,
+        record.phone,
+        _encode(record.phones).decode(),
+        record.first_name,
+        record.last_name,
+        record.email,
+        record.zip,
+        record.timezone,
+        record.timezone_source,
+        None
+        if record.timezone_candidates is None
+        else _encode(record.timezone_candidates).decode(),
+        record.priority,
+        _encode(record.placeholders).decode(),
+        _encode_optional(record.meta),
+        record.external_id,
+        record.case_id,
+        record.external_provider,
+        record.external_url,
+        record.profile_id,
+        record.transfer_number,
+        RecordStatus.PENDING.value,
+        1,
+        target.first_step,
+        0,
+        now,
+        now,
+        now,
+    )
+
+
+def _changes(record: CleanRecord, record_id: int, target: _Target, now: datetime) -> dict[str, Any]:
+    return {
+        "_id": record_id,
+        "list_id": target.list_id,
+        "phone": record.phone,
+        "phones": record.phones,
+        "first_name": record.first_name,
+        "last_name": record.last_name,
+        "email": record.email,
+        "zip": record.zip,
+        "timezone": record.timezone,
+        "timezone_source": record.timezone_source,
+        "timezone_candidates": record.timezone_candidates,
+        "priority": record.priority,
+        "placeholders": record.placeholders,
+        "meta": record.meta,
+        "external_id": record.external_id,
+        "case_id": record.case_id,
+        "external_provider": record.external_provider,
+        "external_url": record.external_url,
+        "profile_id": record.profile_id,
+        "transfer_number": record.transfer_number,
+        "updated_at": now,
+    }
+
+
+async def _write_chunk(
+    conn: AsyncConnection,
+    target: _Target,
+    chunk: list[tuple[int, CleanRecord]],
+    now: datetime,
+) -> dict[int, RecordResult]:
+    keys = sorted({r.dedup_key for _, r in chunk if r.dedup_key is not None})
+    existing = await records_repo.find_by_dedup_keys(conn, target.workflow_id, keys)
+    numbers = sorted({p["number"] for _, r in chunk for p in r.phones})
+    blocked = await records_repo.suppressed_phones(conn, target.workspace_id, numbers, now)
+
+    outcome: dict[int, RecordResult] = {}
+    new_rows: list[tuple[Any, ...]] = []
+    updates: list[dict[str, Any]] = []
+    restarts: list[dict[str, Any]] = []
+    logs: list[dict[str, Any]] = []
+    for index, record in chunk:
+        if blocked and all(p["number"] in blocked for p in record.phones):
+            outcome[index] = RecordResult(
+                index,
+                ResultStatus.SUPPRESSED,
+                errors=[
+                    FieldError(
+                        ErrorCode.DO_NOT_CALL,
+                        "phone",
+                        f"{record.phone} is on the workspace's do-not-call list",
+                    )
+                ],
+            )
+            continue
+        found = existing.get(record.dedup_key) if record.dedup_key is not None else None
+        if found is None:
+            record_id = next_id()
+            new_rows.append(_row(record, record_id, target, now))
+            outcome[index] = RecordResult(index, ResultStatus.ACCEPTED, record_id)
+        elif found["status"] in LIVE_STATUSES:
+            updates.append(_changes(record, found["id"], target, now))
+            logs += log_entries([found["id"]], now, "updated", "data updated by a new submission")
+            outcome[index] = RecordResult(index, ResultStatus.UPDATED, found["id"])
+        else:
+            restart = _changes(record, found["id"], target, now)
+            restart.update(step_id=target.first_step, next_due_at=now)
+            restarts.append(restart)
+            logs += log_entries(
+                [found["id"]],
+                now,
+                "restarted",
+                f"submitted again after it finished: cycle {found['cycle'] + 1} starts",
+            )
+            outcome[index] = RecordResult(index, ResultStatus.ACCEPTED, found["id"])
+    # Sorted by key so concurrent writers lock index entries in the same order.
+    new_rows.sort(key=lambda row: row[4] or "")
+    await records_repo.insert_records_bulk(conn, new_rows)
+    await records_repo.update_records_fields(conn, updates)
+    await records_repo.restart_records(conn, restarts)
+    await records_repo.insert_logs(conn, logs)
+    if target.list_id is not None:
+        counts = {"accepted": 0, "updated": 0, "suppressed": 0}
+        for result in outcome.values():
+            counts[result.status.value] += 1
+        await lists_repo.add_counts(conn, target.list_id, counts)
+    return outcome

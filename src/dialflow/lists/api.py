@@ -1,0 +1,91 @@
+"""Native HTTP endpoints for lists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import RowMapping
+
+from dialflow.errors import NotFound
+from dialflow.http import DbDep, WorkspaceDep
+from dialflow.lists import service
+from dialflow.lists.repository import COUNT_COLUMNS
+from dialflow.pagination import MAX_PAGE_SIZE
+
+router = APIRouter(tags=["lists"])
+
+
+class ListOut(BaseModel):
+    id: str
+    workflow_id: int
+    name: str | None
+    source: str
+    status: str = Field(description="open or cancelled")
+    counts: dict[str, int] = Field(
+        description="total, then accepted, updated, duplicate, invalid, suppressed and failed, "
+        "which add up to total."
+    )
+    created_at: datetime
+    cancelled_at: datetime | None
+
+
+class ListPageOut(BaseModel):
+    items: list[ListOut]
+    next_cursor: str | None
+
+
+class CancelOut(BaseModel):
+    list: ListOut
+    cancelled_records: int
+
+
+def list_out(row: RowMapping) -> ListOut:
+    counts = {name: int(row[name]) for name in COUNT_COLUMNS}
+    counts["failed"] = int(row["total"]) - sum(counts.values())
+    counts["total"] = int(row["total"])
+    return ListOut(
+        id=str(row["id"]),
+        workflow_id=row["workflow_id"],
+        name=row["name"],
+        source=row["source"],
+        status=row["status"],
+        counts=counts,
+        created_at=row["created_at"],
+        cancelled_at=row["cancelled_at"],
+    )
+
+
+def _list_id(value: str) -> int:
+    if not value.isdigit():
+        raise NotFound(f"list {value} not found", code="list_not_found")
+    return int(value)
+
+
+@router.get("/v1/workflows/{workflow}/lists", summary="List a workflow's lists")
+async def list_lists(
+    workflow: str,
+    db: DbDep,
+    workspace_id: WorkspaceDep,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+) -> ListPageOut:
+    page = await service.list_lists(db, workspace_id, workflow, cursor=cursor, limit=limit)
+    return ListPageOut(items=[list_out(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/v1/lists/{list_id}", summary="Get a list with its counts")
+async def get_list(list_id: str, db: DbDep, workspace_id: WorkspaceDep) -> ListOut:
+    return list_out(await service.get_list(db, workspace_id, _list_id(list_id)))
+
+
+@router.post(
+    "/v1/lists/{list_id}/cancel",
+    summary="Cancel a list",
+    description="Every record of the list that has not finished is cancelled and not called again.",
+)
+async def cancel_list(list_id: str, db: DbDep, workspace_id: WorkspaceDep) -> CancelOut:
+    row, cancelled = await service.cancel_list(db, workspace_id, _list_id(list_id))
+    return CancelOut(list=list_out(row), cancelled_records=cancelled)

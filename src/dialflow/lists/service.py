@@ -1,0 +1,73 @@
+"""List operations: read with counts, list a workflow's lists, cancel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import RowMapping
+
+from dialflow.clock import utcnow
+from dialflow.db.engine import Database
+from dialflow.errors import Conflict, NotFound
+from dialflow.lists import repository
+from dialflow.pagination import decode_cursor, next_cursor
+from dialflow.records import repository as records_repo
+from dialflow.records.service import log_entries
+from dialflow.records.status import RecordStatus
+from dialflow.workflows import repository as workflows_repo
+
+LIST_CANCELLED = "list_cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    items: list[RowMapping]
+    next_cursor: str | None
+
+
+async def get_list(db: Database, workspace_id: int, list_id: int) -> RowMapping:
+    async with db.read() as conn:
+        row = await repository.get_list(conn, workspace_id, list_id)
+    if row is None:
+        raise NotFound(f"list {list_id} not found", code="list_not_found")
+    return row
+
+
+async def list_lists(
+    db: Database, workspace_id: int, workflow_ref: str, *, cursor: str | None, limit: int
+) -> ListPage:
+    async with db.read() as conn:
+        workflow = await workflows_repo.get_workflow(conn, workspace_id, workflow_ref)
+        if workflow is None:
+            raise NotFound(f"workflow {workflow_ref} not found", code="workflow_not_found")
+        rows = await repository.list_lists(
+            conn, workflow["id"], after_id=decode_cursor(cursor), limit=limit
+        )
+    return ListPage(rows, next_cursor([r["id"] for r in rows], limit))
+
+
+async def cancel_list(db: Database, workspace_id: int, list_id: int) -> tuple[RowMapping, int]:
+    """Cancel every live record of the list; answers the list and how many were cancelled."""
+    now = utcnow()
+    async with db.write() as conn:
+        row = await repository.get_list(conn, workspace_id, list_id)
+        if row is None:
+            raise NotFound(f"list {list_id} not found", code="list_not_found")
+        if row["status"] == "cancelled":
+            raise Conflict(f"list {list_id} is already cancelled", code="list_cancelled")
+        live = await records_repo.live_ids_in_list(conn, list_id)
+        cancelled = await records_repo.set_status(
+            conn,
+            live,
+            status=RecordStatus.CANCELLED,
+            now=now,
+            final_outcome=LIST_CANCELLED,
+            only_live=True,
+        )
+        await records_repo.insert_logs(
+            conn, log_entries(live, now, "cancelled", f"list {list_id} was cancelled")
+        )
+        await repository.set_status(conn, list_id, status="cancelled", cancelled_at=now)
+        updated = await repository.get_list(conn, workspace_id, list_id)
+    assert updated is not None
+    return updated, cancelled

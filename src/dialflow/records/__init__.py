@@ -1,0 +1,1 @@
+"""Records: one contact in one workflow, with its status and timeline."""

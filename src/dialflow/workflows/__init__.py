@@ -1,0 +1,1 @@
+"""Workflows: their definition (steps, schedule, retry policy) and lifecycle."""

@@ -1,0 +1,163 @@
+"""Workflow operations: create, read, list, update, lifecycle actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+
+from dialflow.clock import utcnow
+from dialflow.db.engine import Database
+from dialflow.domain.workflows import (
+    IllegalTransition,
+    WorkflowAction,
+    WorkflowStatus,
+    allowed_actions,
+    transition,
+)
+from dialflow.errors import Conflict, NotFound
+from dialflow.pagination import decode_cursor, next_cursor
+from dialflow.workflows import repository
+from dialflow.workflows.definition import (
+    WorkflowCreate,
+    WorkflowDefinition,
+    WorkflowOut,
+    WorkflowUpdate,
+    generate_public_key,
+)
+
+_KEY_ATTEMPTS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowPage:
+    items: list[WorkflowOut]
+    next_cursor: str | None
+
+
+def to_out(row: RowMapping) -> WorkflowOut:
+    status = WorkflowStatus(row["status"])
+    return WorkflowOut(
+        id=row["id"],
+        key=row["key"],
+        name=row["name"],
+        status=status,
+        definition=WorkflowDefinition.model_validate(row["definition"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        allowed_actions=[a.value for a in allowed_actions(status)],
+    )
+
+
+def _definition_columns(definition: WorkflowDefinition) -> dict[str, Any]:
+    return {
+        "definition": definition.model_dump(mode="json"),
+        "ends_at": definition.ends_at,
+    }
+
+
+async def create_workflow(db: Database, workspace_id: int, body: WorkflowCreate) -> WorkflowOut:
+    now = utcnow()
+    async with db.write() as conn:
+        if body.key is not None:
+            key = body.key.upper()
+            if await repository.key_exists(conn, key):
+                raise Conflict(f"workflow key {key!r} is already taken", code="key_taken")
+        else:
+            for _ in range(_KEY_ATTEMPTS):
+                key = generate_public_key()
+                if not await repository.key_exists(conn, key):
+                    break
+            else:  # pragma: no cover - 32^6 keys make this practically unreachable
+                raise Conflict("could not allocate a workflow key; try again", code="key_taken")
+        workflow_id = await repository.insert_workflow(
+            conn,
+            {
+                "workspace_id": workspace_id,
+                "key": key,
+                "name": body.name,
+                "status": body.status,
+                "created_at": now,
+                "updated_at": now,
+                **_definition_columns(body.definition),
+            },
+        )
+        row = await repository.get_workflow(conn, workspace_id, workflow_id)
+    assert row is not None
+    return to_out(row)
+
+
+async def get_workflow_row(db: Database, workspace_id: int, ref: str | int) -> RowMapping:
+    async with db.read() as conn:
+        row = await repository.get_workflow(conn, workspace_id, ref)
+    if row is None:
+        raise NotFound(f"workflow {ref!s} not found", code="workflow_not_found")
+    return row
+
+
+async def get_workflow(db: Database, workspace_id: int, ref: str | int) -> WorkflowOut:
+    return to_out(await get_workflow_row(db, workspace_id, ref))
+
+
+async def list_workflows(
+    db: Database,
+    workspace_id: int,
+    *,
+    status: WorkflowStatus | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> WorkflowPage:
+    async with db.read() as conn:
+        rows = await repository.list_workflows(
+            conn,
+            workspace_id,
+            status=None if status is None else status.value,
+            after_id=decode_cursor(cursor),
+            limit=limit,
+        )
+    return WorkflowPage(
+        items=[to_out(r) for r in rows], next_cursor=next_cursor([r["id"] for r in rows], limit)
+    )
+
+
+async def update_workflow(
+    db: Database, workspace_id: int, ref: str, body: WorkflowUpdate
+) -> WorkflowOut:
+    async with db.write() as conn:
+        row = await repository.get_workflow(conn, workspace_id, ref, for_update=True)
+        if row is None:
+            raise NotFound(f"workflow {ref} not found", code="workflow_not_found")
+        if WorkflowStatus(row["status"]) in (WorkflowStatus.STOPPED, WorkflowStatus.COMPLETED):
+            raise Conflict(
+                f"workflow {row['key']} is {row['status']} and can no longer be changed",
+                code="workflow_closed",
+            )
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if body.name is not None:
+            values["name"] = body.name
+        if body.definition is not None:
+            values.update(_definition_columns(body.definition))
+        await repository.update_workflow(conn, row["id"], values)
+        updated = await repository.get_workflow(conn, workspace_id, row["id"])
+    assert updated is not None
+    return to_out(updated)
+
+
+async def apply_action(
+    db: Database, workspace_id: int, ref: str | int, action: WorkflowAction
+) -> WorkflowOut:
+    async with db.write() as conn:
+        row = await repository.get_workflow(conn, workspace_id, ref, for_update=True)
+        if row is None:
+            raise NotFound(f"workflow {ref!s} not found", code="workflow_not_found")
+        try:
+            status = transition(WorkflowStatus(row["status"]), action)
+        except IllegalTransition as exc:
+            raise Conflict(str(exc), code="illegal_transition") from None
+        await repository.update_workflow(
+            conn, row["id"], {"status": status.value, "updated_at": utcnow()}
+        )
+        updated = await repository.get_workflow(conn, workspace_id, row["id"])
+    assert updated is not None
+    return to_out(updated)
