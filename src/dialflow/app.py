@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from dialflow import __version__
 from dialflow.db.engine import Database
+from dialflow.dnc.api import router as dnc_router
 from dialflow.http import install_error_handlers
 from dialflow.lists.api import router as lists_router
 from dialflow.records.api import router as records_router
@@ -53,6 +54,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             {"name": "workflows", "description": "Workflows: definition and lifecycle."},
             {"name": "records", "description": "Add records (one or bulk), read and act on them."},
             {"name": "lists", "description": "The records added together, with counts."},
+            {"name": "do-not-call", "description": "Numbers that are never dialed."},
         ],
     )
     app.state.db = database
@@ -66,4 +68,5 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(workflows_router)
     app.include_router(records_router)
     app.include_router(lists_router)
+    app.include_router(dnc_router)
     return app

@@ -215,7 +215,9 @@ async def _write_chunk_with_retry(
     for attempt in range(1, CHUNK_TRIES + 1):
         try:
             async with db.write() as conn:
-                outcome = await _write_chunk(conn, target, chunk, utcnow())
+                outcome = await _write_chunk(
+                    conn, target, chunk, utcnow(), conflict_safe=attempt > 1
+                )
         except (SQLAlchemyError, sqlite3.Error, psycopg.Error) as exc:
             if _is_retryable(exc) and attempt < CHUNK_TRIES:
                 ids.reseed()  # in case the conflict was an id drawn by another process
@@ -308,25 +310,29 @@ def _changes(record: CleanRecord, record_id: int, target: _Target, now: datetime
     }
 
 
-async def _write_chunk(
-    conn: AsyncConnection,
-    target: _Target,
-    chunk: list[tuple[int, CleanRecord]],
-    now: datetime,
-) -> dict[int, RecordResult]:
-    keys = sorted({r.dedup_key for _, r in chunk if r.dedup_key is not None})
-    existing = await records_repo.find_by_dedup_keys(conn, target.workflow_id, keys)
-    numbers = sorted({p["number"] for _, r in chunk for p in r.phones})
-    blocked = await records_repo.suppressed_phones(conn, target.workspace_id, numbers, now)
+@dataclass(slots=True)
+class _Plan:
+    """What one chunk will write, decided before any write is made."""
 
-    outcome: dict[int, RecordResult] = {}
-    new_rows: list[tuple[Any, ...]] = []
-    updates: list[dict[str, Any]] = []
-    restarts: list[dict[str, Any]] = []
-    logs: list[dict[str, Any]] = []
+    outcome: dict[int, RecordResult] = field(default_factory=dict)
+    new_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    new_records: dict[int, tuple[int, CleanRecord]] = field(default_factory=dict)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    restarts: list[dict[str, Any]] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _plan(
+    chunk: list[tuple[int, CleanRecord]],
+    existing: dict[str, Any],
+    blocked: set[str],
+    target: _Target,
+    now: datetime,
+    plan: _Plan,
+) -> None:
     for index, record in chunk:
         if blocked and all(p["number"] in blocked for p in record.phones):
-            outcome[index] = RecordResult(
+            plan.outcome[index] = RecordResult(
                 index,
                 ResultStatus.SUPPRESSED,
                 errors=[
@@ -341,32 +347,62 @@ async def _write_chunk(
         found = existing.get(record.dedup_key) if record.dedup_key is not None else None
         if found is None:
             record_id = next_id()
-            new_rows.append(_row(record, record_id, target, now))
-            outcome[index] = RecordResult(index, ResultStatus.ACCEPTED, record_id)
+            plan.new_rows.append(_row(record, record_id, target, now))
+            plan.new_records[record_id] = (index, record)
+            plan.outcome[index] = RecordResult(index, ResultStatus.ACCEPTED, record_id)
         elif found["status"] in LIVE_STATUSES:
-            updates.append(_changes(record, found["id"], target, now))
-            logs += log_entries([found["id"]], now, "updated", "data updated by a new submission")
-            outcome[index] = RecordResult(index, ResultStatus.UPDATED, found["id"])
+            plan.updates.append(_changes(record, found["id"], target, now))
+            plan.logs += log_entries(
+                [found["id"]], now, "updated", "data updated by a new submission"
+            )
+            plan.outcome[index] = RecordResult(index, ResultStatus.UPDATED, found["id"])
         else:
             restart = _changes(record, found["id"], target, now)
             restart.update(step_id=target.first_step, next_due_at=now)
-            restarts.append(restart)
-            logs += log_entries(
+            plan.restarts.append(restart)
+            plan.logs += log_entries(
                 [found["id"]],
                 now,
                 "restarted",
                 f"submitted again after it finished: cycle {found['cycle'] + 1} starts",
             )
-            outcome[index] = RecordResult(index, ResultStatus.ACCEPTED, found["id"])
+            plan.outcome[index] = RecordResult(index, ResultStatus.ACCEPTED, found["id"])
+
+
+async def _write_chunk(
+    conn: AsyncConnection,
+    target: _Target,
+    chunk: list[tuple[int, CleanRecord]],
+    now: datetime,
+    *,
+    conflict_safe: bool,
+) -> dict[int, RecordResult]:
+    """Write one chunk. The fast path inserts optimistically and fails whole on a key race;
+    the conflict-safe path (used on retries) skips rows a concurrent writer has just inserted
+    and updates those instead."""
+    keys = sorted({r.dedup_key for _, r in chunk if r.dedup_key is not None})
+    existing = await records_repo.find_by_dedup_keys(conn, target.workflow_id, keys)
+    numbers = sorted({p["number"] for _, r in chunk for p in r.phones})
+    blocked = await records_repo.suppressed_phones(conn, target.workspace_id, numbers, now)
+    plan = _Plan()
+    _plan(chunk, existing, blocked, target, now, plan)
     # Sorted by key so concurrent writers lock index entries in the same order.
-    new_rows.sort(key=lambda row: row[4] or "")
-    await records_repo.insert_records_bulk(conn, new_rows)
-    await records_repo.update_records_fields(conn, updates)
-    await records_repo.restart_records(conn, restarts)
-    await records_repo.insert_logs(conn, logs)
+    plan.new_rows.sort(key=lambda row: row[4] or "")
+    if conflict_safe:
+        inserted = await records_repo.insert_records_skipping_conflicts(conn, plan.new_rows)
+        raced = [plan.new_records[i] for i in plan.new_records if i not in inserted]
+        if raced:
+            raced_keys = sorted({r.dedup_key for _, r in raced if r.dedup_key is not None})
+            existing = await records_repo.find_by_dedup_keys(conn, target.workflow_id, raced_keys)
+            _plan(raced, existing, set(), target, now, plan)
+    else:
+        await records_repo.insert_records_bulk(conn, plan.new_rows)
+    await records_repo.update_records_fields(conn, plan.updates)
+    await records_repo.restart_records(conn, plan.restarts)
+    await records_repo.insert_logs(conn, plan.logs)
     if target.list_id is not None:
         counts = {"accepted": 0, "updated": 0, "suppressed": 0}
-        for result in outcome.values():
+        for result in plan.outcome.values():
             counts[result.status.value] += 1
         await lists_repo.add_counts(conn, target.list_id, counts)
-    return outcome
+    return plan.outcome

@@ -43,6 +43,44 @@ async def insert_records_bulk(conn: AsyncConnection, rows: Sequence[tuple[Any, .
             await copy.write_row(row)
 
 
+# Placeholders and casts for the conflict-skipping insert (the retry path, not the hot one).
+_JSON_COLUMNS = {"phones", "timezone_candidates", "placeholders", "meta"}
+_SKIP_CONFLICTS_TAIL = (
+    " ON CONFLICT (workflow_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id"
+)
+_SQLITE_SKIP_CONFLICTS = _SQLITE_INSERT + _SKIP_CONFLICTS_TAIL
+_PG_SKIP_CONFLICTS = (
+    f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) VALUES ("  # noqa: S608
+    + ", ".join("%s::jsonb" if name in _JSON_COLUMNS else "%s" for name in RECORD_COLUMNS)
+    + ")"
+    + _SKIP_CONFLICTS_TAIL
+)
+
+
+async def insert_records_skipping_conflicts(
+    conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]
+) -> set[int]:
+    """Insert rows whose dedup key is free; answer the ids actually inserted. A row whose key a
+    concurrent transaction holds waits for it, then is skipped."""
+    if not rows:
+        return set()
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    inserted: set[int] = set()
+    if conn.dialect.name == "sqlite":
+        for row in rows:
+            cursor = await driver.execute(_SQLITE_SKIP_CONFLICTS, _sqlite_row(row))
+            inserted.update(r[0] for r in await cursor.fetchall())
+        return inserted
+    async with driver.cursor() as cursor:
+        await cursor.executemany(_PG_SKIP_CONFLICTS, rows, returning=True)
+        while True:
+            inserted.update(r[0] for r in await cursor.fetchall())
+            if not cursor.nextset():
+                break
+    return inserted
+
+
 def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
     values = list(row)
     for position in _TIMESTAMP_POSITIONS:

@@ -1,0 +1,1 @@
+"""The workspace's do-not-call list, honoured at intake and again before every dial."""
