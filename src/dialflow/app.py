@@ -12,6 +12,7 @@ from dialflow import __version__
 from dialflow.db.engine import Database
 from dialflow.dnc.api import router as dnc_router
 from dialflow.http import install_error_handlers
+from dialflow.intake.validate import warm_caches
 from dialflow.lists.api import router as lists_router
 from dialflow.records.api import router as records_router
 from dialflow.settings import Settings
@@ -41,6 +42,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        warm_caches()
         yield
         if owns_db:
             await database.dispose()

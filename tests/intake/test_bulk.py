@@ -18,7 +18,9 @@ def phone(n: int) -> str:
 
 async def count_records(db: Database, workflow_id: int) -> int:
     async with db.read() as conn:
-        query = select(func.count()).select_from(records).where(records.c.workflow_id == workflow_id)
+        query = (
+            select(func.count()).select_from(records).where(records.c.workflow_id == workflow_id)
+        )
         return int((await conn.execute(query)).scalar_one())
 
 
@@ -171,9 +173,7 @@ async def test_dedup_by_external_id_and_none(tenant: Tenant, db: Database) -> No
 
     no_dedup = await make_workflow(tenant.client, dedup="none")
     twice = {"records": [{"phone": phone(1)}, {"phone": phone(1)}]}
-    response = await tenant.client.post(
-        f"/v1/workflows/{no_dedup['key']}/records/bulk", json=twice
-    )
+    response = await tenant.client.post(f"/v1/workflows/{no_dedup['key']}/records/bulk", json=twice)
     assert [r["status"] for r in response.json()["results"]] == ["accepted", "accepted"]
     assert await count_records(db, int(no_dedup["id"])) == 2
 

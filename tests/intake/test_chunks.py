@@ -73,7 +73,11 @@ async def test_failed_chunk_leaves_no_rows_and_reports_its_records(db: Database)
     assert outcome.http_status == 207
     async with db.read() as conn:
         stored = set(
-            (await conn.execute(select(records.c.phone).where(records.c.workflow_id == workflow.id)))
+            (
+                await conn.execute(
+                    select(records.c.phone).where(records.c.workflow_id == workflow.id)
+                )
+            )
             .scalars()
             .all()
         )

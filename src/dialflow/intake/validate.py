@@ -251,3 +251,10 @@ def clean_record(raw: object, rules: IntakeRules) -> CleanRecord | list[FieldErr
         dedup_key=dedup_key,
         **values,  # type: ignore[arg-type]
     )
+
+
+def warm_caches() -> None:
+    """Build the ZIP and area-code tables now, so the first request does not pay for them."""
+    resolve_timezone(
+        explicit=None, zip_code="10001", phone_e164="+12125551234", default="America/New_York"
+    )
