@@ -294,12 +294,6 @@ async def test_unknown_list_is_404(tenant: Tenant, list_id: str) -> None:
     assert_error(await tenant.client.post(f"/v1/lists/{list_id}/cancel"), 404, "list_not_found")
 
 
-@pytest.mark.xfail(
-    reason="BUG: ids that pass str.isdigit() but are not an int64 (or not ASCII digits, like '²') "
-    "reach int()/the database unchecked and answer 500 instead of 404 (workflows/repository.py "
-    "get_workflow, records/api.py _record_id, lists/api.py _list_id)",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "ref",
     [
@@ -316,11 +310,6 @@ async def test_out_of_range_or_odd_digit_ids_are_404(tenant: Tenant, ref: str) -
     assert_error(await client.get(f"/v1/lists/{ref}"), 404, "list_not_found")
 
 
-@pytest.mark.xfail(
-    reason="BUG: pagination.decode_cursor accepts any integer, so a cursor naming an id beyond "
-    "int64 reaches the database and answers 500 instead of 400 invalid_cursor",
-    strict=True,
-)
 async def test_cursor_beyond_int64_is_400(tenant: Tenant) -> None:
     key = await _workflow_key(tenant)
     cursor = encode_cursor(10**30)

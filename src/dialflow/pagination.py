@@ -8,6 +8,15 @@ import binascii
 from dialflow.errors import BadRequest
 
 MAX_PAGE_SIZE = 500
+_MAX_ID = 2**63 - 1
+
+
+def parse_id(value: str) -> int | None:
+    """A database id from a path or cursor: ASCII digits within BIGINT, else None."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
+        return None
+    number = int(value)
+    return number if number <= _MAX_ID else None
 
 
 def encode_cursor(last_id: int) -> str:
@@ -20,9 +29,10 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind != "id":
+        last_id = parse_id(value)
+        if kind != "id" or last_id is None:
             raise ValueError(kind)
-        return int(value)
+        return last_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadRequest(
             "the cursor is not valid: pass back the next_cursor of a previous page",

@@ -13,7 +13,7 @@ from dialflow.errors import NotFound
 from dialflow.http import DbDep, WorkspaceDep
 from dialflow.lists import service
 from dialflow.lists.repository import COUNT_COLUMNS
-from dialflow.pagination import MAX_PAGE_SIZE
+from dialflow.pagination import MAX_PAGE_SIZE, parse_id
 
 router = APIRouter(tags=["lists"])
 
@@ -59,9 +59,10 @@ def list_out(row: RowMapping) -> ListOut:
 
 
 def _list_id(value: str) -> int:
-    if not value.isdigit():
+    parsed = parse_id(value)
+    if parsed is None:
         raise NotFound(f"list {value} not found", code="list_not_found")
-    return int(value)
+    return parsed
 
 
 @router.get("/v1/workflows/{workflow}/lists", summary="List a workflow's lists")

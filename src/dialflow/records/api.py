@@ -16,7 +16,7 @@ from dialflow.errors import BadRequest, NotFound
 from dialflow.http import DbDep, SettingsDep, WorkspaceDep, decode_json, json_response, read_body
 from dialflow.idempotency.service import request_fingerprint, run_once
 from dialflow.intake.service import IntakeOutcome, RecordResult, ingest
-from dialflow.pagination import MAX_PAGE_SIZE
+from dialflow.pagination import MAX_PAGE_SIZE, parse_id
 from dialflow.records import service
 from dialflow.records.schemas import (
     ActionOut,
@@ -182,9 +182,10 @@ def record_out(row: RowMapping, logs: list[RowMapping] | None = None) -> RecordO
 
 
 def _record_id(value: str) -> int:
-    if not value.isdigit():
+    parsed = parse_id(value)
+    if parsed is None:
         raise NotFound(f"record {value} not found", code="record_not_found")
-    return int(value)
+    return parsed
 
 
 @router.get("/v1/records/{record_id}", summary="Get a record with its timeline")

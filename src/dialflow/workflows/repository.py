@@ -9,6 +9,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialflow.db.tables import workflows
+from dialflow.pagination import parse_id
 
 
 async def insert_workflow(conn: AsyncConnection, values: dict[str, Any]) -> int:
@@ -26,12 +27,13 @@ async def get_workflow(
 ) -> RowMapping | None:
     """A workflow of this workspace by integer id or public key; None if not (ours)."""
     query = select(workflows).where(workflows.c.workspace_id == workspace_id)
-    if isinstance(ref, int):
-        query = query.where(workflows.c.id == ref)
-    elif ref.isdigit():
-        query = query.where(workflows.c.id == int(ref))
-    else:
+    workflow_id = ref if isinstance(ref, int) else parse_id(ref)
+    if workflow_id is not None:
+        query = query.where(workflows.c.id == workflow_id)
+    elif isinstance(ref, str) and ref.isascii() and ref.isalnum() and len(ref) <= 16:
         query = query.where(workflows.c.key == ref.upper())
+    else:
+        return None
     if for_update:
         query = query.with_for_update()
     return (await conn.execute(query)).mappings().first()
