@@ -9,6 +9,7 @@ import msgspec
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dialflow.db.engine import Database
@@ -90,7 +91,17 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-async def current_workspace(request: Request, db: Annotated[Database, Depends(get_db)]) -> int:
+# Declared for the OpenAPI "Authorize" button; the key itself is read by presented_key.
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
+_api_key_header = APIKeyHeader(name="x-api-key", auto_error=False, description="The API key.")
+
+
+async def current_workspace(
+    request: Request,
+    db: Annotated[Database, Depends(get_db)],
+    _bearer_credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _header_key: Annotated[str | None, Depends(_api_key_header)],
+) -> int:
     return await authenticate(db, presented_key(request))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from dialflow.domain.errors import ErrorCode
 
@@ -78,7 +78,31 @@ class FieldErrorOut(BaseModel):
     message: str
 
 
+RESULT_EXAMPLES: list[JsonValue] = [
+    {"index": 0, "status": "accepted", "record_id": "382830616794484736", "errors": []},
+    {
+        "index": 1,
+        "status": "invalid",
+        "record_id": None,
+        "errors": [
+            {
+                "code": "all_caps_name",
+                "field": "first_name",
+                "message": '"first_name" must be in proper case ("John"), not all capitals',
+            },
+            {
+                "code": "missing_placeholder",
+                "field": "placeholders.car_model",
+                "message": 'missing required placeholder field "car_model"',
+            },
+        ],
+    },
+]
+
+
 class RecordResultOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": RESULT_EXAMPLES[:1]})
+
     index: int = Field(description="Position of the record in the request.")
     status: str = Field(
         description="accepted, updated, duplicate, invalid, suppressed, or failed (retry it)."
@@ -88,6 +112,28 @@ class RecordResultOut(BaseModel):
 
 
 class BulkOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "workflow_id": 1,
+                    "workflow_key": "A1B2C3",
+                    "list_id": "382830616739958784",
+                    "counts": {
+                        "accepted": 1,
+                        "updated": 0,
+                        "duplicate": 0,
+                        "invalid": 1,
+                        "suppressed": 0,
+                        "failed": 0,
+                        "total": 2,
+                    },
+                    "results": RESULT_EXAMPLES,
+                }
+            ]
+        }
+    )
+
     workflow_id: int
     workflow_key: str
     list_id: str | None

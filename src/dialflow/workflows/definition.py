@@ -854,7 +854,12 @@ class WorkflowCreate(BaseModel):
 class WorkflowUpdate(BaseModel):
     """Request body that renames a workflow and/or replaces its whole definition."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "Renewals (winter)", "definition": EXAMPLE_DEFINITION}]
+        },
+    )
 
     name: WorkflowName | None = Field(default=None, description="New display name.")
     definition: WorkflowDefinition | None = Field(
