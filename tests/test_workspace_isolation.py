@@ -58,7 +58,11 @@ async def other(db: Database, settings: Settings) -> AsyncIterator[Objects]:
 
 
 def assert_not_found(response: httpx.Response) -> None:
-    assert response.status_code == 404, (response.request.method, response.request.url, response.text)
+    assert response.status_code == 404, (
+        response.request.method,
+        response.request.url,
+        response.text,
+    )
     error = response.json()["error"]
     assert error["code"].endswith("not_found"), error
     assert error["message"]
@@ -189,4 +193,3 @@ async def test_listing_workflows_never_shows_another_workspace(
         assert second_of_b["id"] not in ids
     b_ids = {w["id"] for w in (await other.client.get("/v1/workflows")).json()["items"]}
     assert b_ids == {other.workflow_id, second_of_b["id"]}
-

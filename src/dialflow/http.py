@@ -129,6 +129,11 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def may_hold_nul(body: bytes) -> bool:
+    """JSON can carry U+0000 only as an escape; without one, no string needs scanning."""
+    return b"\\u0000" in body
+
+
 def decode_json(body: bytes) -> Any:
     if not body:
         raise BadRequest("the request body is empty; send a JSON object", code="invalid_json")

@@ -118,6 +118,7 @@ async def ingest(
     source: str = "api",
     create_list: bool = True,
     required_fields: frozenset[str] = frozenset(),
+    scan_nul: bool = True,
 ) -> IntakeOutcome:
     if len(records) > max_records:
         raise BadRequest(
@@ -134,8 +135,7 @@ async def ingest(
         )
     definition = WorkflowDefinition.model_validate(workflow["definition"])
     rules = rules_for(definition, meta_max_bytes=meta_max_bytes)
-    if required_fields:
-        rules = replace(rules, required_fields=required_fields)
+    rules = replace(rules, required_fields=required_fields, scan_nul=scan_nul)
 
     results: list[RecordResult] = []
     clean: list[tuple[int, CleanRecord]] = []

@@ -67,6 +67,8 @@ class IntakeRules:
     dedup: DedupMode = "phone"
     meta_max_bytes: int = 16_384
     required_fields: frozenset[str] = frozenset()
+    # Look for U+0000 in every string; a caller that saw no "\u0000" in the raw body skips it.
+    scan_nul: bool = True
 
 
 @dataclass(slots=True)
@@ -159,6 +161,21 @@ def _check(errors: list[FieldError], check: Callable[[], T]) -> T | None:
         return None
 
 
+def _nul_paths(value: object, path: str) -> list[str]:
+    """Paths of strings holding U+0000, which PostgreSQL text and JSONB cannot store."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [
+            found
+            for key, item in value.items()
+            for found in _nul_paths(item, f"{path}.{key}" if path else str(key))
+        ] + ([path or "."] if any("\x00" in str(key) for key in value) else [])
+    if isinstance(value, list):
+        return [found for i, item in enumerate(value) for found in _nul_paths(item, f"{path}[{i}]")]
+    return []
+
+
 def clean_record(raw: object, rules: IntakeRules) -> CleanRecord | list[FieldError]:
     if not isinstance(raw, dict):
         return [FieldError(ErrorCode.INVALID_TYPE, "", "each record must be a JSON object")]
@@ -167,6 +184,15 @@ def clean_record(raw: object, rules: IntakeRules) -> CleanRecord | list[FieldErr
         for name in raw
         if name not in NATIVE_FIELDS
     ]
+    if rules.scan_nul:
+        errors.extend(
+            FieldError(
+                ErrorCode.INVALID_VALUE,
+                path,
+                f'"{path}" contains a NUL character (\\u0000), which cannot be stored',
+            )
+            for path in _nul_paths(raw, "")
+        )
     phones = _phones(raw, rules.region, errors)
     required = rules.required_fields
     values: dict[str, object] = {

@@ -13,7 +13,15 @@ from sqlalchemy.engine import RowMapping
 from dialflow.domain.errors import FieldErrors
 from dialflow.domain.phones import normalize_phone
 from dialflow.errors import BadRequest, NotFound
-from dialflow.http import DbDep, SettingsDep, WorkspaceDep, decode_json, json_response, read_body
+from dialflow.http import (
+    DbDep,
+    SettingsDep,
+    WorkspaceDep,
+    decode_json,
+    json_response,
+    may_hold_nul,
+    read_body,
+)
 from dialflow.idempotency.service import request_fingerprint, run_once
 from dialflow.intake.service import IntakeOutcome, RecordResult, ingest
 from dialflow.pagination import MAX_PAGE_SIZE, parse_id
@@ -116,6 +124,7 @@ async def add_record(
             max_records=1,
             meta_max_bytes=settings.meta_max_bytes,
             create_list=False,
+            scan_nul=may_hold_nul(body),
         )
         response = json_response(result_json(outcome.results[0]), outcome.http_status)
         return response.status_code, bytes(response.body)
@@ -156,6 +165,7 @@ async def add_records_bulk(
             chunk_size=settings.chunk_size,
             meta_max_bytes=settings.meta_max_bytes,
             list_name=list_name,
+            scan_nul=may_hold_nul(body),
         )
         response = json_response(outcome_json(outcome), outcome.http_status)
         return response.status_code, bytes(response.body)
