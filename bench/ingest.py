@@ -268,6 +268,18 @@ def _proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _postgres_cpu_seconds() -> float:
+    """CPU seconds used so far by every local PostgreSQL process (0 when none is visible)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if (entry / "comm").read_text().strip() == "postgres":
+                total += _proc_cpu_seconds(int(entry.name))
+    return total
+
+
 class Server:
     """One ``dialflow serve`` process on a free local port."""
 
@@ -373,6 +385,7 @@ class HttpRun:
     invalid: int
     server_cpu_s: float
     client_cpu_s: float
+    postgres_cpu_s: float
     statuses: dict[int, int] = field(default_factory=dict)
 
 
@@ -453,10 +466,14 @@ def create_workflow(base: str, api_key: str, name: str) -> str:
     return str(response.json()["key"])
 
 
-def run_http(server: Server, api_key: str, data: Dataset, concurrency: int, name: str) -> HttpRun:
+def run_http(
+    server: Server, api_key: str, data: Dataset, concurrency: int, name: str, *, postgres: bool
+) -> HttpRun:
     workflow_key = create_workflow(server.base, api_key, name)
     cpu_before = _proc_cpu_seconds(server.pid)
     client_before = time.process_time()
+    postgres_cpu = _postgres_cpu_seconds if postgres else (lambda: 0.0)
+    postgres_before = postgres_cpu()
     elapsed, statuses = asyncio.run(
         _send_all(server.base, api_key, workflow_key, data.batches, concurrency)
     )
@@ -467,6 +484,8 @@ def run_http(server: Server, api_key: str, data: Dataset, concurrency: int, name
         invalid=data.invalid,
         server_cpu_s=_proc_cpu_seconds(server.pid) - cpu_before,
         client_cpu_s=time.process_time() - client_before,
+        # Approximate: all local PostgreSQL processes; backends that exit meanwhile are lost.
+        postgres_cpu_s=max(0.0, postgres_cpu() - postgres_before),
         statuses=statuses,
     )
 
@@ -625,9 +644,16 @@ def bench_backend(
         raw = RawSqlite(raw_url) if kind == "sqlite" else RawPostgres(raw_url)
         ids = _Ids()
         # Warm-up: the first request builds lookup tables; not timed, its own workflow.
-        run_http(server, api_key, warmup, args.concurrency, "warm-up")
+        run_http(server, api_key, warmup, args.concurrency, "warm-up", postgres=False)
         for repeat in range(1, args.repeat + 1):
-            http = run_http(server, api_key, data, args.concurrency, f"bench-{repeat}")
+            http = run_http(
+                server,
+                api_key,
+                data,
+                args.concurrency,
+                f"bench-{repeat}",
+                postgres=kind == "postgres",
+            )
             chunks = raw.prepare(data, ids, f"RAW{repeat:03d}")
             raw_s = raw.insert(chunks)
             del chunks
@@ -640,13 +666,15 @@ def bench_backend(
                 "raw_rps": round(data.valid / raw_s),
                 "server_cpu_pct": round(100 * http.server_cpu_s / http.seconds),
                 "client_cpu_pct": round(100 * http.client_cpu_s / http.seconds),
+                "postgres_cpu_pct": round(100 * http.postgres_cpu_s / http.seconds),
                 "statuses": {str(k): v for k, v in sorted(http.statuses.items())},
             }
             runs.append(run)
+            pg_cpu = f", postgres {run['postgres_cpu_pct']}%" if kind == "postgres" else ""
             print(
                 f"  {kind:8} run {repeat}: HTTP {run['http_rps']:>8,} rec/s "
-                f"({run['http_s']:.2f} s, server CPU {run['server_cpu_pct']}%, client CPU "
-                f"{run['client_cpu_pct']}%)  raw {run['raw_rps']:>8,} rows/s "
+                f"({run['http_s']:.2f} s; CPU: server {run['server_cpu_pct']}%, client "
+                f"{run['client_cpu_pct']}%{pg_cpu})  raw {run['raw_rps']:>8,} rows/s "
                 f"({run['raw_s']:.2f} s)",
                 flush=True,
             )

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from dialflow import __version__
 from dialflow.db.engine import Database
 from dialflow.dnc.api import router as dnc_router
-from dialflow.http import install_error_handlers
+from dialflow.http import BodyLimitMiddleware, install_error_handlers
 from dialflow.intake.validate import warm_caches
 from dialflow.lists.api import router as lists_router
 from dialflow.records.api import router as records_router
@@ -62,6 +62,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.db = database
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
 
     @app.get("/health", tags=["health"], summary="Liveness and database kind")
     async def health() -> Health:

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dialflow.db.engine import Database
 from dialflow.errors import ApiError, BadRequest, PayloadTooLarge
@@ -110,23 +111,47 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 WorkspaceDep = Annotated[int, Depends(current_workspace)]
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing anything over ``limit`` bytes without reading it all."""
-    declared = request.headers.get("content-length")
-    too_large = PayloadTooLarge(
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
         f"the request body is larger than {limit:,} bytes; split it into smaller requests",
         code="body_too_large",
     )
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over the limit on every route: at once when Content-Length says so,
+    else as soon as the streamed body passes it, so an oversized body is never held whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                error = _too_large(self.limit)
+                response = json_response(error_body(error.code, error.message), 413)
+                await response(scope, receive, send)
+                return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise _too_large(self.limit)
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+async def read_body(request: Request) -> bytes:
+    """The raw body (its size is capped by ``BodyLimitMiddleware``)."""
+    return await request.body()
 
 
 def may_hold_nul(body: bytes) -> bool:

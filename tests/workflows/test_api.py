@@ -84,3 +84,14 @@ async def test_lifecycle(tenant: Tenant) -> None:
     assert error["code"] == "illegal_transition"
     frozen = await tenant.client.patch(f"/v1/workflows/{key}", json={"name": "again"})
     assert frozen.status_code == 409
+
+
+async def test_oversized_workflow_body_is_413(tenant: Tenant, settings: object) -> None:
+    huge = {
+        "name": "x",
+        "definition": {"steps": [{"id": "a", "type": "call"}]},
+        "pad": "x" * 11_000_000,
+    }
+    response = await tenant.client.post("/v1/workflows", json=huge)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "body_too_large"

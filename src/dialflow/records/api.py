@@ -113,7 +113,7 @@ def _body_doc(model: type[RecordIn] | type[BulkIn]) -> dict[str, Any]:
 async def add_record(
     workflow: str, request: Request, db: DbDep, settings: SettingsDep, workspace_id: WorkspaceDep
 ) -> Response:
-    body = await read_body(request, settings.max_body_bytes)
+    body = await read_body(request)
 
     async def produce() -> tuple[int, bytes]:
         outcome = await ingest(
@@ -145,7 +145,7 @@ async def add_record(
 async def add_records_bulk(
     workflow: str, request: Request, db: DbDep, settings: SettingsDep, workspace_id: WorkspaceDep
 ) -> Response:
-    body = await read_body(request, settings.max_body_bytes)
+    body = await read_body(request)
 
     async def produce() -> tuple[int, bytes]:
         payload = decode_json(body)
