@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Literal, TypeVar
+from typing import Literal
 
 from dialflow.domain.contact_fields import (
     validate_email,
@@ -22,8 +21,6 @@ from dialflow.domain.names import validate_name
 from dialflow.domain.phones import PhoneType, normalize_phone, parse_phone_type
 from dialflow.domain.timezones import resolve_timezone, validate_zip
 from dialflow.domain.variables import VariableSpec
-
-T = TypeVar("T")
 
 DedupMode = Literal["phone", "external_id", "none"]
 
@@ -152,28 +149,56 @@ def _phones(raw: dict[str, object], region: str, errors: list[FieldError]) -> li
     return phones
 
 
-def _check(errors: list[FieldError], check: Callable[[], T]) -> T | None:
-    """Run one validator; collect its errors instead of stopping at the first."""
-    try:
-        return check()
-    except FieldErrors as exc:
-        errors.extend(exc.errors)
-        return None
-
-
 def _nul_paths(value: object, path: str) -> list[str]:
     """Paths of strings holding U+0000, which PostgreSQL text and JSONB cannot store."""
     if isinstance(value, str):
         return [path] if "\x00" in value else []
     if isinstance(value, dict):
-        return [
-            found
+        found = [
+            inner
             for key, item in value.items()
-            for found in _nul_paths(item, f"{path}.{key}" if path else str(key))
-        ] + ([path or "."] if any("\x00" in str(key) for key in value) else [])
+            for inner in _nul_paths(item, f"{path}.{key}" if path else str(key))
+        ]
+        if any("\x00" in str(key) for key in value):
+            found.append(path or ".")
+        return found
     if isinstance(value, list):
-        return [found for i, item in enumerate(value) for found in _nul_paths(item, f"{path}[{i}]")]
+        return [inner for i, item in enumerate(value) for inner in _nul_paths(item, f"{path}[{i}]")]
     return []
+
+
+def _name(field: str) -> Callable[[object, IntakeRules], object]:
+    def check(value: object, rules: IntakeRules) -> object:
+        return validate_name(value, field=field, required=field in rules.required_fields)
+
+    return check
+
+
+def _text(field: str, limit: int) -> Callable[[object, IntakeRules], object]:
+    def check(value: object, _rules: IntakeRules) -> object:
+        return validate_text(value, field=field, max_length=limit)
+
+    return check
+
+
+def _transfer(value: object, rules: IntakeRules) -> object:
+    if value == "":
+        return None
+    return normalize_phone(value, region=rules.region, field="transfer_number")
+
+
+# Field -> validator. Absent (None) optional fields are skipped without a call: bulk intake
+# runs this table for every record, and most records carry only a few fields.
+_OPTIONAL: tuple[tuple[str, Callable[[object, IntakeRules], object]], ...] = (
+    ("first_name", _name("first_name")),
+    ("last_name", _name("last_name")),
+    ("email", lambda value, _rules: validate_email(value)),
+    ("zip", lambda value, _rules: validate_zip(value)),
+    ("priority", lambda value, _rules: validate_priority(value)),
+    ("meta", lambda value, rules: validate_meta(value, max_bytes=rules.meta_max_bytes)),
+    ("transfer_number", _transfer),
+    *((name, _text(name, limit)) for name, limit in _TEXT_LIMITS.items()),
+)
 
 
 def clean_record(raw: object, rules: IntakeRules) -> CleanRecord | list[FieldError]:
@@ -195,48 +220,27 @@ def clean_record(raw: object, rules: IntakeRules) -> CleanRecord | list[FieldErr
         )
     phones = _phones(raw, rules.region, errors)
     required = rules.required_fields
-    values: dict[str, object] = {
-        "first_name": _check(
-            errors,
-            lambda: validate_name(
-                raw.get("first_name"), field="first_name", required="first_name" in required
-            ),
-        ),
-        "last_name": _check(
-            errors,
-            lambda: validate_name(
-                raw.get("last_name"), field="last_name", required="last_name" in required
-            ),
-        ),
-        "email": _check(errors, lambda: validate_email(raw.get("email"))),
-        "zip": _check(errors, lambda: validate_zip(raw.get("zip"))),
-        "priority": _check(errors, lambda: validate_priority(raw.get("priority"))),
-        "placeholders": _check(
-            errors, lambda: validate_placeholders(raw.get("placeholders"), rules.variables)
-        ),
-        "meta": _check(
-            errors, lambda: validate_meta(raw.get("meta"), max_bytes=rules.meta_max_bytes)
-        ),
-    }
-    for name, limit in _TEXT_LIMITS.items():
-        values[name] = _check(
-            errors, partial(validate_text, raw.get(name), field=name, max_length=limit)
-        )
-    transfer = raw.get("transfer_number")
-    values["transfer_number"] = (
-        None
-        if transfer is None or transfer == ""
-        else _check(
-            errors,
-            lambda: normalize_phone(transfer, region=rules.region, field="transfer_number"),
-        )
-    )
+    values: dict[str, object] = {}
+    for name, check in _OPTIONAL:
+        value = raw.get(name)
+        if value is None and name not in required:
+            values[name] = None
+            continue
+        try:
+            values[name] = check(value, rules)
+        except FieldErrors as exc:
+            errors.extend(exc.errors)
+            values[name] = None
+    try:
+        values["placeholders"] = validate_placeholders(raw.get("placeholders"), rules.variables)
+    except FieldErrors as exc:
+        errors.extend(exc.errors)
     errors.extend(
         FieldError(ErrorCode.REQUIRED, name, f'"{name}" is required')
         for name in required
         if name in _TEXT_LIMITS and values.get(name) is None
     )
-    if rules.dedup == "external_id" and values.get("external_id") is None:
+    if rules.dedup == "external_id" and values["external_id"] is None:
         errors.append(
             FieldError(
                 ErrorCode.MISSING_EXTERNAL_ID,
@@ -244,21 +248,19 @@ def clean_record(raw: object, rules: IntakeRules) -> CleanRecord | list[FieldErr
                 'this workflow deduplicates by external id, so "external_id" is required',
             )
         )
+    if not phones:
+        return errors
     zip_code = values["zip"]
-    timezone = (
-        _check(
-            errors,
-            lambda: resolve_timezone(
-                explicit=raw.get("timezone"),
-                zip_code=zip_code if isinstance(zip_code, str) else None,
-                phone_e164=phones[0]["number"],
-                default=rules.default_timezone,
-            ),
+    try:
+        timezone = resolve_timezone(
+            explicit=raw.get("timezone"),
+            zip_code=zip_code if isinstance(zip_code, str) else None,
+            phone_e164=phones[0]["number"],
+            default=rules.default_timezone,
         )
-        if phones
-        else None
-    )
-    if errors or timezone is None:
+    except FieldErrors as exc:
+        errors.extend(exc.errors)
+    if errors:
         return errors
     primary = phones[0]["number"]
     dedup_key: str | None
@@ -280,7 +282,8 @@ def clean_record(raw: object, rules: IntakeRules) -> CleanRecord | list[FieldErr
 
 
 def warm_caches() -> None:
-    """Build the ZIP and area-code tables now, so the first request does not pay for them."""
+    """Build the phone, ZIP and area-code tables now, so the first request does not pay."""
+    normalize_phone("2125551234")
     resolve_timezone(
         explicit=None, zip_code="10001", phone_e164="+12125551234", default="America/New_York"
     )

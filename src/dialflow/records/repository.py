@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, updat
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dialflow.db.sql import one_of
 from dialflow.db.tables import RECORD_COLUMNS, dnc_entries, record_logs, records
 from dialflow.db.types import sqlite_timestamp
 from dialflow.records.status import LIVE_STATUSES, RecordStatus
@@ -35,8 +36,8 @@ async def insert_records_bulk(conn: AsyncConnection, rows: Sequence[tuple[Any, .
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     if conn.dialect.name == "sqlite":
-        converted = [_sqlite_row(row) for row in rows]
-        await driver.executemany(_SQLITE_INSERT, converted)
+        stamps: dict[datetime, str] = {}  # a chunk shares one "now": format it once
+        await driver.executemany(_SQLITE_INSERT, [_sqlite_row(row, stamps) for row in rows])
         return
     async with driver.cursor() as cursor, cursor.copy(_PG_COPY) as copy:
         for row in rows:
@@ -69,7 +70,7 @@ async def insert_records_skipping_conflicts(
     inserted: set[int] = set()
     if conn.dialect.name == "sqlite":
         for row in rows:
-            cursor = await driver.execute(_SQLITE_SKIP_CONFLICTS, _sqlite_row(row))
+            cursor = await driver.execute(_SQLITE_SKIP_CONFLICTS, _sqlite_row(row, {}))
             inserted.update(r[0] for r in await cursor.fetchall())
         return inserted
     async with driver.cursor() as cursor:
@@ -81,11 +82,15 @@ async def insert_records_skipping_conflicts(
     return inserted
 
 
-def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+def _sqlite_row(row: tuple[Any, ...], stamps: dict[datetime, str]) -> tuple[Any, ...]:
     values = list(row)
     for position in _TIMESTAMP_POSITIONS:
-        if values[position] is not None:
-            values[position] = sqlite_timestamp(values[position])
+        value = values[position]
+        if value is not None:
+            text = stamps.get(value)
+            if text is None:
+                text = stamps[value] = sqlite_timestamp(value)
+            values[position] = text
     return tuple(values)
 
 
@@ -97,7 +102,7 @@ async def find_by_dedup_keys(
         return {}
     query = (
         select(records.c.id, records.c.dedup_key, records.c.status, records.c.cycle)
-        .where(records.c.workflow_id == workflow_id, records.c.dedup_key.in_(keys))
+        .where(records.c.workflow_id == workflow_id, one_of(conn, records.c.dedup_key, keys))
         .with_for_update()
     )
     result = await conn.execute(query)
@@ -113,7 +118,7 @@ async def suppressed_phones(
     result = await conn.execute(
         select(dnc_entries.c.phone).where(
             dnc_entries.c.workspace_id == workspace_id,
-            dnc_entries.c.phone.in_(phones),
+            one_of(conn, dnc_entries.c.phone, phones),
             or_(dnc_entries.c.expires_at.is_(None), dnc_entries.c.expires_at > now),
         )
     )
@@ -254,7 +259,7 @@ async def find_records_for_action(
     if record_id is not None:
         conditions.append(records.c.id == record_id)
     if phones:
-        conditions.append(records.c.phone.in_(phones))
+        conditions.append(one_of(conn, records.c.phone, phones))
     result = await conn.execute(
         select(
             records.c.id,
@@ -286,7 +291,7 @@ async def set_status(
         values.update(completed_at=now, final_outcome=final_outcome, next_due_at=None)
     else:
         values.update(completed_at=None, final_outcome=None, next_due_at=now)
-    query = update(records).where(records.c.id.in_(ids))
+    query = update(records).where(one_of(conn, records.c.id, ids))
     if only_live:
         query = query.where(records.c.status.in_(LIVE_STATUSES))
     result = await conn.execute(query.values(**values))

@@ -56,6 +56,7 @@ from dialflow.domain.outcomes import (
     default_outcome_rules,
 )
 from dialflow.domain.variables import VariableSpec, VariableType
+from dialflow.domain.windows import CallingWindow
 from dialflow.domain.workflows import WorkflowStatus, allowed_actions
 
 PhoneTypeName: TypeAlias = Literal["HOME", "OFFICE", "MOBILE", "EXTRA_1", "EXTRA_2", "EXTRA_3"]
@@ -190,6 +191,15 @@ class CallingHours(BaseModel):
     def weekday_numbers(self) -> frozenset[int]:
         """The allowed days as ``datetime.weekday()`` numbers (Monday is 0)."""
         return frozenset(WEEKDAYS.index(day) for day in self.weekdays)
+
+    def window(self) -> CallingWindow:
+        """These hours as a ``CallingWindow`` for ``dialflow.domain.windows``."""
+        return CallingWindow(
+            start=self.start_time,
+            end=self.end_time,
+            weekdays=self.weekday_numbers,
+            allow_outside_legal=self.allow_outside_legal_hours,
+        )
 
     def is_open(self, local: datetime) -> bool:
         """Whether ``local`` (a wall-clock time in the record's zone) falls inside the window."""
