@@ -12,10 +12,12 @@ from dialflow.db.engine import sync_url
 from dialflow.db.tables import metadata
 from tests.conftest import create_postgres_database, drop_postgres_database
 
+HEAD = "0002"
+
 
 def _check_round_trip(url: str) -> None:
     migrate.upgrade(url)
-    assert migrate.current_revision(url) == "0001"
+    assert migrate.current_revision(url) == HEAD
     engine = create_engine(sync_url(url))
     try:
         with engine.connect() as conn:
@@ -29,7 +31,7 @@ def _check_round_trip(url: str) -> None:
     migrate.downgrade(url)
     assert migrate.current_revision(url) is None
     migrate.upgrade(url)
-    assert migrate.current_revision(url) == "0001"
+    assert migrate.current_revision(url) == HEAD
 
 
 def test_sqlite_migrations_round_trip(tmp_path: pytest.TempPathFactory) -> None:

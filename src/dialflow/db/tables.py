@@ -39,6 +39,8 @@ workspaces = Table(
     Column("name", String(200), nullable=False),
     Column("transfer_number", String(20)),
     Column("timezone", String(64), nullable=False, server_default="America/New_York"),
+    # Calls in flight across all of the workspace's workflows; NULL = no cap.
+    Column("max_concurrent_calls", Integer),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
@@ -117,6 +119,8 @@ RECORD_COLUMNS = (
     "cycle",
     "step_id",
     "attempts",
+    "dispatch_rank",
+    "cycle_started_at",
     "next_due_at",
     "created_at",
     "updated_at",
@@ -156,6 +160,11 @@ records = Table(
     Column("day", Integer, nullable=False, server_default="1"),
     Column("call", Integer, nullable=False, server_default="1"),
     Column("attempts", Integer, nullable=False, server_default="0"),
+    # Call attempts per phone type in this cycle, e.g. {"MOBILE": 2}.
+    Column("phone_attempts", Json),
+    # Claim order: hot leads first, then priority 10..1, unattempted before retries.
+    Column("dispatch_rank", Integer, nullable=False, server_default="0"),
+    Column("cycle_started_at", UtcDateTime()),
     Column("workflow_ended", Boolean, nullable=False, server_default=text("false")),
     Column("final_outcome", String(32)),
     Column("next_due_at", UtcDateTime()),
@@ -177,10 +186,72 @@ records = Table(
     Index("ix_records_workflow_id_external_id", "workflow_id", "external_id"),
     Index("ix_records_list_id", "list_id"),
     Index(
-        "ix_records_due",
+        "ix_records_dispatch",
+        "workflow_id",
+        "dispatch_rank",
         "next_due_at",
         sqlite_where=text("status = 'pending'"),
         postgresql_where=text("status = 'pending'"),
+    ),
+    Index(
+        "ix_records_lease",
+        "lease_expires_at",
+        sqlite_where=text("status = 'in_progress'"),
+        postgresql_where=text("status = 'in_progress'"),
+    ),
+)
+
+ATTEMPT_LIVE = ("dialing", "in_progress")
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False),
+    Column("workflow_id", Id, ForeignKey("workflows.id"), nullable=False),
+    Column("record_id", BigInteger, ForeignKey("records.id"), nullable=False),
+    Column("cycle", Integer, nullable=False),
+    Column("step_id", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("day", Integer, nullable=False),
+    Column("call", Integer, nullable=False),
+    Column("phone_type", String(16)),
+    Column("to_address", String(254), nullable=False),
+    Column("from_address", String(254)),
+    Column("provider", String(64), nullable=False),
+    # Saved as soon as the provider accepts the call, before waiting on it: a recovered
+    # attempt with an id is reconciled with the provider, never dialed again.
+    Column("provider_call_id", String(128)),
+    Column("status", String(16), nullable=False),
+    Column("end_reason", String(32)),
+    Column("answered", Boolean),
+    Column("duration_seconds", Integer),
+    Column("message_left", Boolean),
+    Column("transcript", Json),
+    Column("recording_url", String(2000)),
+    Column("collected_fields", Json),
+    Column("error", Text),
+    Column("worker", String(64)),
+    Column("deadline_at", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime()),
+    Column("ended_at", UtcDateTime()),
+    Index("ix_attempts_record_id_id", "record_id", "id"),
+    Index("ix_attempts_to_address_created_at", "to_address", "created_at"),
+    Index("ix_attempts_workflow_id_created_at", "workflow_id", "created_at"),
+    # One attempt in flight per record, ever: enforced by the database itself.
+    Index(
+        "uq_attempts_live_record_id",
+        "record_id",
+        unique=True,
+        sqlite_where=text("status IN ('dialing', 'in_progress')"),
+        postgresql_where=text("status IN ('dialing', 'in_progress')"),
+    ),
+    Index(
+        "ix_attempts_deadline",
+        "deadline_at",
+        sqlite_where=text("status IN ('dialing', 'in_progress')"),
+        postgresql_where=text("status IN ('dialing', 'in_progress')"),
     ),
 )
 

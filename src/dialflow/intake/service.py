@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialflow.clock import utcnow
 from dialflow.db.engine import Database
+from dialflow.domain.dispatch import priority_rank
 from dialflow.domain.errors import ErrorCode, FieldError
 from dialflow.domain.workflows import WorkflowStatus, accepts_records
 from dialflow.errors import BadRequest, Conflict
@@ -278,6 +279,8 @@ def _row(record: CleanRecord, record_id: int, target: _Target, now: datetime) ->
         1,
         target.first_step,
         0,
+        priority_rank(record.priority),
+        now,
         now,
         now,
         now,
@@ -306,6 +309,7 @@ def _changes(record: CleanRecord, record_id: int, target: _Target, now: datetime
         "external_url": record.external_url,
         "profile_id": record.profile_id,
         "transfer_number": record.transfer_number,
+        "priority_rank": priority_rank(record.priority),
         "updated_at": now,
     }
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -156,7 +156,13 @@ async def update_records_fields(conn: AsyncConnection, changes: Sequence[dict[st
     statement = (
         update(records)
         .where(records.c.id == bindparam("_id"))
-        .values({name: bindparam(name) for name in _UPDATABLE})
+        .values(
+            {
+                **{name: bindparam(name) for name in _UPDATABLE},
+                "dispatch_rank": bindparam("priority_rank")
+                + case((records.c.attempts > 0, 1), else_=0),
+            }
+        )
     )
     await conn.execute(statement, list(changes))
 
@@ -177,6 +183,9 @@ async def restart_records(conn: AsyncConnection, changes: Sequence[dict[str, Any
                 "day": 1,
                 "call": 1,
                 "attempts": 0,
+                "phone_attempts": None,
+                "dispatch_rank": bindparam("priority_rank"),
+                "cycle_started_at": bindparam("next_due_at"),
                 "workflow_ended": False,
                 "final_outcome": None,
                 "completed_at": None,
