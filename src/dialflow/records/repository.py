@@ -322,4 +322,4 @@ async def count_by_status(conn: AsyncConnection, workflow_id: int) -> dict[str, 
         .where(records.c.workflow_id == workflow_id)
         .group_by(records.c.status)
     )
-    return {status: int(count) for status, count in result.tuples()}
+    return {status: int(count) for status, count in result}
