@@ -192,20 +192,21 @@ def build_dataset(
             if with_rows:
                 e164 = "+1" + phone
                 rows.append(
-                    (
-                        e164,  # dedup_key
+                    (  # in DATA_COLUMNS order
+                        e164,
                         e164,
                         encode([{"number": e164, "type": "MOBILE"}]).decode(),
                         first,
                         last,
-                        None,  # email
+                        None,
                         zip_code,
                         "America/New_York",  # the zone is not what is measured
                         "zip",
-                        None,  # timezone_candidates
+                        None,
                         priority,
                         encode(placeholders).decode(),
                         encode(meta).decode(),
+                        0 if priority is None else (11 - priority) * 2,
                     )
                 )
         rows.sort(key=lambda row: row[0])  # the product sorts each chunk by dedup key
@@ -387,6 +388,7 @@ class HttpRun:
     client_cpu_s: float
     postgres_cpu_s: float
     statuses: dict[int, int] = field(default_factory=dict)
+    rps_by_decile: list[int] = field(default_factory=list)
 
 
 def _check_counts(batch: Batch, status: int, content: bytes, where: str) -> dict[str, int]:
@@ -411,6 +413,29 @@ def _check_counts(batch: Batch, status: int, content: bytes, where: str) -> dict
     return counts
 
 
+@dataclass(slots=True)
+class Sent:
+    seconds: float
+    requests: int  # requests answered (all of them unless the deadline stopped the run)
+    records: int
+    statuses: dict[int, int]
+    finished_at: list[float]  # seconds from the start at which each answered request finished
+
+    def rps_by_decile(self) -> list[int]:
+        """Records/s in each tenth of the requests, to show whether the rate holds up."""
+        n = len(self.finished_at)
+        if n < 10:
+            return []
+        per_request = self.records / n
+        rates, previous = [], 0.0
+        for tenth in range(1, 11):
+            last = self.finished_at[tenth * n // 10 - 1]
+            count = tenth * n // 10 - (tenth - 1) * n // 10
+            rates.append(round(count * per_request / max(last - previous, 1e-9)))
+            previous = last
+        return rates
+
+
 async def _send_all(
     base: str,
     api_key: str,
@@ -418,33 +443,39 @@ async def _send_all(
     batches: list[Batch],
     concurrency: int,
     on_progress: Any = None,
-) -> tuple[float, dict[int, int]]:
+    deadline: float | None = None,
+) -> Sent:
+    """POST every body; stop taking new ones after ``deadline`` (time.monotonic) if given."""
     url = f"{base}/v1/workflows/{workflow_key}/records/bulk"
     headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
     statuses: dict[int, int] = {}
+    finished: list[float] = []
+    records = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     timeout = httpx.Timeout(REQUEST_TIMEOUT_S)
     async with httpx.AsyncClient(limits=limits, timeout=timeout, http1=True) as client:
         # Open the connections before the clock starts.
         await asyncio.gather(*(client.get(f"{base}/health") for _ in range(concurrency)))
         queue = iter(range(len(batches)))
-        done = 0
+        started = time.perf_counter()
 
         async def worker() -> None:
-            nonlocal done
+            nonlocal records
             for position in queue:
+                if deadline is not None and time.monotonic() > deadline:
+                    return
                 batch = batches[position]
                 response = await client.post(url, content=batch.body, headers=headers)
                 _check_counts(batch, response.status_code, response.content, f"request {position}")
                 statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-                done += 1
+                finished.append(time.perf_counter() - started)
+                records += batch.valid + batch.invalid
                 if on_progress is not None:
-                    on_progress(done)
+                    on_progress(len(finished))
 
-        started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return elapsed, statuses
+    return Sent(elapsed, len(finished), records, statuses, finished)
 
 
 def _api(base: str, api_key: str) -> httpx.Client:
@@ -474,11 +505,9 @@ def run_http(
     client_before = time.process_time()
     postgres_cpu = _postgres_cpu_seconds if postgres else (lambda: 0.0)
     postgres_before = postgres_cpu()
-    elapsed, statuses = asyncio.run(
-        _send_all(server.base, api_key, workflow_key, data.batches, concurrency)
-    )
+    sent = asyncio.run(_send_all(server.base, api_key, workflow_key, data.batches, concurrency))
     return HttpRun(
-        seconds=elapsed,
+        seconds=sent.seconds,
         records=data.records,
         accepted=data.valid,
         invalid=data.invalid,
@@ -486,7 +515,8 @@ def run_http(
         client_cpu_s=time.process_time() - client_before,
         # Approximate: all local PostgreSQL processes; backends that exit meanwhile are lost.
         postgres_cpu_s=max(0.0, postgres_cpu() - postgres_before),
-        statuses=statuses,
+        statuses=sent.statuses,
+        rps_by_decile=sent.rps_by_decile(),
     )
 
 
@@ -512,18 +542,70 @@ class _Ids:
         return self.next
 
 
+# What the bench generates per record, and what every other column of a new record holds.
+DATA_COLUMNS = (
+    "dedup_key",
+    "phone",
+    "phones",
+    "first_name",
+    "last_name",
+    "email",
+    "zip",
+    "timezone",
+    "timezone_source",
+    "timezone_candidates",
+    "priority",
+    "placeholders",
+    "meta",
+    "dispatch_rank",
+)
+NULL_COLUMNS = frozenset(
+    {"external_id", "case_id", "external_provider", "external_url", "profile_id", "transfer_number"}
+)
+NOW_COLUMNS = frozenset({"next_due_at", "created_at", "updated_at", "cycle_started_at"})
+FIXED_COLUMNS = {"status": "pending", "cycle": 1, "step_id": "step_1", "attempts": 0}
+
+
+def _row_builder(now: Any) -> Any:
+    """A function (id, workspace, workflow, list, data row) -> a row in ``RECORD_COLUMNS`` order.
+
+    Fails loudly on a column it does not know, so a schema change cannot skew the baseline."""
+    sources: list[tuple[str, Any]] = []
+    for name in RECORD_COLUMNS:
+        if name in {"id", "workspace_id", "workflow_id", "list_id"}:
+            sources.append(("key", ("id", "workspace_id", "workflow_id", "list_id").index(name)))
+        elif name in DATA_COLUMNS:
+            sources.append(("data", DATA_COLUMNS.index(name)))
+        elif name in NULL_COLUMNS:
+            sources.append(("fixed", None))
+        elif name in NOW_COLUMNS:
+            sources.append(("fixed", now))
+        elif name in FIXED_COLUMNS:
+            sources.append(("fixed", FIXED_COLUMNS[name]))
+        else:
+            raise SystemExit(
+                f"RECORD_COLUMNS has a column this bench does not know: {name!r}; "
+                "teach bench/ingest.py what a new record holds there"
+            )
+
+    def build(keys: tuple[Any, ...], data: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(
+            keys[where] if kind == "key" else data[where] if kind == "data" else where
+            for kind, where in sources
+        )
+
+    return build
+
+
 def _full_rows(
     data: Dataset, ids: _Ids, workspace_id: int, workflow_id: int, list_ids: list[int], now: Any
 ) -> list[list[tuple[Any, ...]]]:
     """Rows in ``RECORD_COLUMNS`` order, one list per request (the product's chunks)."""
-    # external_id .. transfer_number, status, cycle, step_id, attempts, next_due_at, created/updated
-    tail = (None, None, None, None, None, None, "pending", 1, "step_1", 0, now, now, now)
-    chunks = []
-    for batch, list_id in zip(data.batches, list_ids, strict=True):
-        chunks.append(
-            [(ids.take(), workspace_id, workflow_id, list_id, *row, *tail) for row in batch.rows]
-        )
-    return chunks
+    build = _row_builder(now)
+    return [
+        [build((ids.take(), workspace_id, workflow_id, list_id), row) for row in batch.rows]
+        for batch, list_id in zip(data.batches, list_ids, strict=True)
+    ]
 
 
 _SQLITE_INSERT = (
@@ -668,6 +750,7 @@ def bench_backend(
                 "client_cpu_pct": round(100 * http.client_cpu_s / http.seconds),
                 "postgres_cpu_pct": round(100 * http.postgres_cpu_s / http.seconds),
                 "statuses": {str(k): v for k, v in sorted(http.statuses.items())},
+                "http_rps_by_decile": http.rps_by_decile,
             }
             runs.append(run)
             pg_cpu = f", postgres {run['postgres_cpu_pct']}%" if kind == "postgres" else ""
@@ -699,9 +782,19 @@ def bench_backend(
     }
 
 
+def _rss_sample(pid: int, records: int) -> dict[str, float]:
+    status = _proc_status(pid)
+    return {
+        "records": records,
+        "rss_mib": round(status["VmRSS"] / MIB, 1),
+        "peak_rss_mib": round(status["VmHWM"] / MIB, 1),
+    }
+
+
 def bench_memory(
     kind: str, workdir: Path, phones: PhoneSpace, args: argparse.Namespace
 ) -> dict[str, Any]:
+    """Send ``--memory-records`` to a fresh server; sample its RSS at every tenth of the way."""
     total = args.memory_records
     print(f"  {kind:8} memory: generating {total:,} records ...", flush=True)
     data = build_dataset(
@@ -719,60 +812,59 @@ def bench_memory(
         server, api_key = start_server(backend, "mem")
         pid = server.pid
         requests_total = len(data.batches)
-        marks: dict[int, list[str]] = {}
-        for done, label in (
-            (1, "start"),
-            (max(1, requests_total // 10), "10%"),
-            (max(1, requests_total // 2), "50%"),
-            (requests_total, "end"),
-        ):
-            marks.setdefault(done, []).append(label)
-        idle = _proc_status(pid)
-        samples["idle"] = {
-            "rss_mib": round(idle["VmRSS"] / MIB, 1),
-            "peak_rss_mib": round(idle["VmHWM"] / MIB, 1),
-            "records": 0,
-        }
+        marks: dict[int, str] = {1: "start"}
+        for tenth in range(1, 11):
+            marks.setdefault(max(1, tenth * requests_total // 10), f"{tenth * 10}%")
+        samples["idle"] = _rss_sample(pid, 0)
+        sent_records = 0
 
         def on_progress(done: int) -> None:
-            labels = marks.get(done)
-            if labels:
-                status = _proc_status(pid)
-                for label in labels:
-                    samples[label] = {
-                        "rss_mib": round(status["VmRSS"] / MIB, 1),
-                        "peak_rss_mib": round(status["VmHWM"] / MIB, 1),
-                        "records": min(done * args.batch, total),
-                    }
+            nonlocal sent_records
+            sent_records += args.batch
+            label = marks.get(done)
+            if label is not None:
+                samples[label] = _rss_sample(pid, min(sent_records, total))
 
         workflow_key = create_workflow(server.base, api_key, "memory")
-        elapsed, _ = asyncio.run(
+        sent = asyncio.run(
             _send_all(
-                server.base, api_key, workflow_key, data.batches, args.concurrency, on_progress
+                server.base,
+                api_key,
+                workflow_key,
+                data.batches,
+                args.concurrency,
+                on_progress,
+                deadline=time.monotonic() + args.memory_timeout,
             )
         )
+        samples["end"] = _rss_sample(pid, sent.records)
     finally:
         if server is not None:
             server.stop()
         backend.drop_all()
     start = samples.get("start", {}).get("peak_rss_mib", 0.0)
     p10 = samples.get("10%", {}).get("peak_rss_mib", 0.0)
-    end = samples.get("end", {}).get("peak_rss_mib", 0.0)
+    end = samples["end"]["peak_rss_mib"]
+    timed_out = sent.requests < len(data.batches)
     result = {
         "backend": kind,
         "records": total,
-        "seconds": round(elapsed, 2),
-        "rps": round(total / elapsed),
+        "records_sent": sent.records,
+        "timed_out": timed_out,
+        "seconds": round(sent.seconds, 2),
+        "rps": round(sent.records / sent.seconds),
+        "rps_by_decile": sent.rps_by_decile(),
         "samples": samples,
         "peak_rss_mib_start": start,
         "peak_rss_mib_10pct": p10,
         "peak_rss_mib_end": end,
-        "growth_10pct_to_end_mib": round(end - p10, 1),
+        "growth_10pct_to_end_mib": round(end - p10, 1) if p10 else None,
     }
+    stopped = f" (stopped after {args.memory_timeout:.0f} s)" if timed_out else ""
     print(
-        f"  {kind:8} memory: {total:,} records in {elapsed:.1f} s ({result['rps']:,} rec/s); "
-        f"server peak RSS {start} MiB after the first request, {p10} MiB at 10 %, "
-        f"{end} MiB at the end",
+        f"  {kind:8} memory: {sent.records:,} of {total:,} records in {sent.seconds:.1f} s"
+        f"{stopped} ({result['rps']:,} rec/s; by tenths {result['rps_by_decile']}); server "
+        f"peak RSS {start} MiB after the first request, {p10} MiB at 10 %, {end} MiB at the end",
         flush=True,
     )
     return result
@@ -818,7 +910,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--memory-backend",
         choices=("sqlite", "postgres", "both"),
         default=None,
-        help="where to run the memory phase (default: the backends benchmarked)",
+        help="where to run the memory phase (default: sqlite, or postgres with --backend postgres)",
+    )
+    parser.add_argument(
+        "--memory-timeout",
+        type=float,
+        default=1200.0,
+        help="stop the memory phase after this many seconds (reported as timed out)",
     )
     parser.add_argument("--repeat", type=int, default=3, help="timed runs; the median is quoted")
     parser.add_argument(
@@ -829,8 +927,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.records = 20_000 if args.quick else 200_000
     if args.memory_records is None:
         args.memory_records = 100_000 if args.quick else 1_000_000
-    if args.memory_backend is None:
-        args.memory_backend = args.backend
+    if args.memory_backend is None:  # SQLite when it is benchmarked: the cheaper one to fill
+        args.memory_backend = "postgres" if args.backend == "postgres" else "sqlite"
     if not 1 <= args.batch <= 10_000:
         parser.error("--batch must be 1..10000 (the API's per-request cap)")
     if args.records < args.batch or args.repeat < 1 or args.concurrency < 1:
@@ -891,7 +989,8 @@ def main(argv: list[str] | None = None) -> int:
     print("(medians of", args.repeat, "runs; ratio = accepted rows/s over HTTP / raw rows/s)")
     for kind, m in memory.items():
         print(
-            f"memory {kind}: {m['records']:,} records, server peak RSS {m['peak_rss_mib_start']} "
+            f"memory {kind}: {m['records_sent']:,} records, server peak RSS "
+            f"{m['peak_rss_mib_start']} "
             f"MiB (start) / {m['peak_rss_mib_10pct']} MiB (10 %) / {m['peak_rss_mib_end']} MiB "
             f"(end), growth after 10 %: {m['growth_10pct_to_end_mib']} MiB"
         )

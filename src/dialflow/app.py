@@ -9,12 +9,14 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from dialflow import __version__
+from dialflow.calls.api import router as calls_router
 from dialflow.db.engine import Database
 from dialflow.dnc.api import router as dnc_router
 from dialflow.http import BodyLimitMiddleware, install_error_handlers
 from dialflow.intake.validate import warm_caches
 from dialflow.lists.api import router as lists_router
 from dialflow.records.api import router as records_router
+from dialflow.runtime import build_dialer, build_registry
 from dialflow.settings import Settings
 from dialflow.workflows.api import router as workflows_router
 
@@ -40,10 +42,17 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     owns_db = db is None
     database = db if db is not None else Database(settings.database_url)
 
+    registry = build_registry(settings)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         warm_caches()
+        dialer = build_dialer(database, settings, registry) if settings.dialer else None
+        if dialer is not None:
+            await dialer.start()
         yield
+        if dialer is not None:
+            await dialer.stop()
         if owns_db:
             await database.dispose()
 
@@ -57,10 +66,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             {"name": "records", "description": "Add records (one or bulk), read and act on them."},
             {"name": "lists", "description": "The records added together, with counts."},
             {"name": "do-not-call", "description": "Numbers that are never dialed."},
+            {"name": "calls", "description": "Call attempts and their recordings."},
         ],
     )
     app.state.db = database
     app.state.settings = settings
+    app.state.registry = registry
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
 
@@ -72,4 +83,5 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(records_router)
     app.include_router(lists_router)
     app.include_router(dnc_router)
+    app.include_router(calls_router)
     return app

@@ -175,5 +175,19 @@ def serve(
     )
 
 
+@app.command()
+def worker(database_url: DatabaseOption = None) -> None:
+    """Run only the engine (scheduler and executor); start any number, on any machine,
+    against the same PostgreSQL. SIGTERM stops it gracefully."""
+    from dialflow.runtime import run_worker  # noqa: PLC0415 - keep CLI start-up light
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = _settings(database_url)
+    if migrate.current_revision(settings.database_url) is None:
+        console.print("[red]the database has no schema: run 'dialflow db upgrade' first[/red]")
+        raise typer.Exit(1)
+    asyncio.run(run_worker(settings))
+
+
 def main() -> None:
     app()

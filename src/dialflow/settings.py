@@ -20,3 +20,14 @@ class Settings(BaseSettings):
     chunk_size: int = 1_000
     meta_max_bytes: int = 16_384
     idempotency_ttl_hours: int = 24
+    # The engine inside `serve` (a `worker` always runs it).
+    dialer: bool = True
+    dialer_batch_size: int = 200
+    dialer_max_in_flight: int = 2_000
+    dialer_lease_seconds: float = 30.0
+    dialer_poll_seconds: float = 1.0
+    # The simulator provider: a fixed seed repeats the same outcomes; time_scale 1.0 is real
+    # time, 0.02 plays a 2-minute call in 2.4 s, 0 ends calls at once.
+    simulator_seed: int | None = None
+    simulator_time_scale: float = 0.02
+    public_url: str | None = None

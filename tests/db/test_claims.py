@@ -187,7 +187,7 @@ async def test_processes_with_forced_kills_lose_nothing_and_do_nothing_twice(
             .where(records.c.workflow_id == workflow_id)
             .group_by(records.c.status)
         )
-        statuses = {status: count for status, count in result}
+        statuses = dict(result.all())
         per_record = (
             await conn.execute(
                 select(record_logs.c.record_id, func.count())

@@ -7,16 +7,21 @@ SQLite: WAL, a busy timeout, foreign keys on, and a single writer — an in-proc
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
-from sqlalchemy import event
+import psycopg
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WAKEUP_CHANNEL = "dialflow_due"
+log = logging.getLogger(__name__)
 
 
 def _json_dumps(value: Any) -> str:
@@ -74,6 +79,7 @@ class Database:
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
         if self.dialect == "sqlite":
             configure_sqlite(self.engine.sync_engine)
+        self.wakeups = Wakeups(self)
 
     @property
     def is_sqlite(self) -> bool:
@@ -99,3 +105,59 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class Wakeups:
+    """Wake-ups for workers: a hint that work is due, never a correctness mechanism.
+
+    In one process an ``asyncio.Event``; across processes on PostgreSQL, LISTEN/NOTIFY.
+    Workers always poll as well, so a lost notification only costs latency.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._event = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+
+    async def notify(self) -> None:
+        """Wake local and (on PostgreSQL) remote workers."""
+        self._event.set()
+        if self._db.dialect == "postgresql":
+            async with self._db.engine.connect() as conn:
+                await conn.execute(
+                    text("SELECT pg_notify(:channel, '')"), {"channel": WAKEUP_CHANNEL}
+                )
+                await conn.commit()
+
+    async def wait(self, seconds: float) -> bool:
+        """Sleep until woken or for ``seconds``; True when woken."""
+        try:
+            await asyncio.wait_for(self._event.wait(), seconds)
+        except TimeoutError:
+            return False
+        self._event.clear()
+        return True
+
+    async def start(self) -> None:
+        if self._db.dialect == "postgresql" and self._listener is None:
+            self._listener = asyncio.create_task(self._listen(), name="dialflow-listen")
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+
+    async def _listen(self) -> None:
+        url = sync_url(self._db.url).set(drivername="postgresql")
+        dsn = url.render_as_string(hide_password=False)
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {WAKEUP_CHANNEL}")
+                    async for _ in conn.notifies():
+                        self._event.set()
+            except psycopg.Error:
+                log.warning("LISTEN connection lost; polling until it is back", exc_info=True)
+                await asyncio.sleep(1.0)

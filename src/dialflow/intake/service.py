@@ -191,6 +191,8 @@ async def ingest(
     target = _Target(workspace_id, workflow["id"], list_id, definition.steps[0].id)
     for start in range(0, len(clean), chunk_size):
         await _write_chunk_with_retry(db, target, clean[start : start + chunk_size], results)
+    if any(r.status in GOOD for r in results):
+        await db.wakeups.notify()  # new work is due now: let the dialer know
     return IntakeOutcome(workflow["id"], workflow["key"], list_id, results)
 
 

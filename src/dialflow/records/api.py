@@ -178,16 +178,47 @@ _COPIED_FIELDS = tuple(
 )
 
 
-def record_out(row: RowMapping, logs: list[RowMapping] | None = None) -> RecordOut:
+def _attempt_entry(attempt: RowMapping) -> TimelineEntry:
+    outcome = attempt["end_reason"] or attempt["status"]
+    duration = attempt["duration_seconds"]
+    message = f"{attempt['channel']} to {attempt['to_address']}: {outcome}"
+    if duration:
+        message += f" ({duration} s)"
+    return TimelineEntry(
+        at=attempt["created_at"],
+        kind="attempt",
+        message=message,
+        data={
+            "attempt_id": str(attempt["id"]),
+            "step_id": attempt["step_id"],
+            "status": attempt["status"],
+            "end_reason": attempt["end_reason"],
+            "answered": attempt["answered"],
+            "duration_seconds": duration,
+            "provider": attempt["provider"],
+            "provider_call_id": attempt["provider_call_id"],
+            "recording_url": attempt["recording_url"],
+            "error": attempt["error"],
+        },
+    )
+
+
+def timeline(view: service.RecordView) -> list[TimelineEntry]:
+    """Logs and attempts in time order, after the record's creation."""
+    entries = [TimelineEntry(at=e["at"], kind=e["kind"], message=e["message"]) for e in view.logs]
+    entries += [_attempt_entry(a) for a in view.attempts]
+    entries.sort(key=lambda entry: entry.at)
+    created = TimelineEntry(at=view.record["created_at"], kind="created", message="record added")
+    return [created, *entries]
+
+
+def record_out(row: RowMapping, entries: list[TimelineEntry] | None = None) -> RecordOut:
     return RecordOut(
         **{name: row[name] for name in _COPIED_FIELDS},
         id=str(row["id"]),
         list_id=None if row["list_id"] is None else str(row["list_id"]),
         hot=row["priority"] is None,
-        timeline=None
-        if logs is None
-        else [TimelineEntry(at=row["created_at"], kind="created", message="record added")]
-        + [TimelineEntry(at=e["at"], kind=e["kind"], message=e["message"]) for e in logs],
+        timeline=entries,
     )
 
 
@@ -200,8 +231,8 @@ def _record_id(value: str) -> int:
 
 @router.get("/v1/records/{record_id}", summary="Get a record with its timeline")
 async def get_record(record_id: str, db: DbDep, workspace_id: WorkspaceDep) -> RecordOut:
-    row, logs = await service.get_record(db, workspace_id, _record_id(record_id))
-    return record_out(row, logs)
+    view = await service.get_record(db, workspace_id, _record_id(record_id))
+    return record_out(view.record, timeline(view))
 
 
 @router.get("/v1/workflows/{workflow}/records", summary="List a workflow's records")

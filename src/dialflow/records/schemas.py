@@ -143,8 +143,12 @@ class BulkOut(BaseModel):
 
 class TimelineEntry(BaseModel):
     at: datetime
-    kind: str
+    kind: str = Field(
+        description="created, attempt, deferred, progress, finished, updated, restarted, "
+        "completed, resumed, cancelled, recovered"
+    )
     message: str
+    data: dict[str, Any] | None = Field(None, description="Details of an attempt.")
 
 
 class RecordOut(BaseModel):

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dialflow.calls import repository as calls_repo
 from dialflow.clock import utcnow
 from dialflow.db.engine import Database
 from dialflow.errors import NotFound
@@ -46,15 +47,21 @@ class ActionOutcome:
         return bool(self.changed or self.unchanged)
 
 
-async def get_record(
-    db: Database, workspace_id: int, record_id: int
-) -> tuple[RowMapping, list[RowMapping]]:
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    record: RowMapping
+    logs: list[RowMapping]
+    attempts: list[RowMapping]
+
+
+async def get_record(db: Database, workspace_id: int, record_id: int) -> RecordView:
     async with db.read() as conn:
         row = await repository.get_record(conn, workspace_id, record_id)
         if row is None:
             raise NotFound(f"record {record_id} not found", code="record_not_found")
         logs = await repository.get_logs(conn, record_id)
-    return row, logs
+        attempts = await calls_repo.attempts_of_record(conn, record_id)
+    return RecordView(row, logs, attempts)
 
 
 async def list_records(

@@ -1,0 +1,1 @@
+"""Calls (attempts) and their recordings."""

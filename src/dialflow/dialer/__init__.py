@@ -1,0 +1,1 @@
+"""The engine: claims due records, runs their steps through providers, records outcomes."""

@@ -1,0 +1,200 @@
+"""SQL of the engine: caps, attempts, progress, do-not-call checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dialflow.db.claims import Claimable
+from dialflow.db.sql import one_of
+from dialflow.db.tables import (
+    ATTEMPT_LIVE,
+    attempts,
+    dnc_entries,
+    records,
+    workflows,
+    workspaces,
+)
+
+RECORD_CLAIMS = Claimable(
+    table=records,
+    ready="pending",
+    claimed="in_progress",
+    due=records.c.next_due_at,
+    order_by=(records.c.dispatch_rank, records.c.next_due_at, records.c.id),
+)
+
+
+async def active_workflows(conn: AsyncConnection) -> list[RowMapping]:
+    result = await conn.execute(
+        select(
+            workflows.c.id,
+            workflows.c.workspace_id,
+            workflows.c.key,
+            workflows.c.definition,
+            workflows.c.ends_at,
+            workspaces.c.max_concurrent_calls,
+        )
+        .join(workspaces, workspaces.c.id == workflows.c.workspace_id)
+        .where(workflows.c.status == "active")
+        .order_by(workflows.c.id)
+    )
+    return list(result.mappings())
+
+
+async def lock_workspace(conn: AsyncConnection, workspace_id: int) -> None:
+    """Serialise claims of one workspace across workers, so caps hold (PostgreSQL only;
+    SQLite's single writer already serialises)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": workspace_id})
+
+
+async def in_flight(conn: AsyncConnection, *, workflow_id: int | None, workspace_id: int) -> int:
+    query = select(func.count()).select_from(records).where(records.c.status == "in_progress")
+    if workflow_id is not None:
+        query = query.where(records.c.workflow_id == workflow_id)
+    else:
+        query = query.where(records.c.workspace_id == workspace_id)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def started_since(conn: AsyncConnection, workflow_id: int, since: datetime) -> int:
+    result = await conn.execute(
+        select(func.count())
+        .select_from(attempts)
+        .where(attempts.c.workflow_id == workflow_id, attempts.c.created_at >= since)
+    )
+    return int(result.scalar_one())
+
+
+async def dnc_numbers(
+    conn: AsyncConnection, workspace_id: int, numbers: Sequence[str], now: datetime
+) -> set[str]:
+    if not numbers:
+        return set()
+    result = await conn.execute(
+        select(dnc_entries.c.phone).where(
+            dnc_entries.c.workspace_id == workspace_id,
+            one_of(conn, dnc_entries.c.phone, numbers),
+            or_(dnc_entries.c.expires_at.is_(None), dnc_entries.c.expires_at > now),
+        )
+    )
+    return set(result.scalars())
+
+
+async def recent_call_times(
+    conn: AsyncConnection, workspace_id: int, numbers: Sequence[str], since: datetime
+) -> dict[str, list[datetime]]:
+    """Start times of the workspace's call attempts to each number since ``since`` (the
+    rolling per-number cap counts across all the workspace's workflows)."""
+    if not numbers:
+        return {}
+    result = await conn.execute(
+        select(attempts.c.to_address, attempts.c.created_at).where(
+            one_of(conn, attempts.c.to_address, numbers),
+            attempts.c.workspace_id == workspace_id,
+            attempts.c.created_at >= since,
+            attempts.c.channel == "call",
+        )
+    )
+    times: dict[str, list[datetime]] = {}
+    for number, created_at in result:
+        times.setdefault(number, []).append(created_at)
+    return times
+
+
+async def insert_attempts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(attempts), list(rows))
+
+
+async def attempt_started(
+    conn: AsyncConnection, attempt_id: int, *, provider_call_id: str, now: datetime
+) -> bool:
+    result = await conn.execute(
+        update(attempts)
+        .where(attempts.c.id == attempt_id, attempts.c.status.in_(ATTEMPT_LIVE))
+        .values(provider_call_id=provider_call_id, status="in_progress", started_at=now)
+    )
+    return result.rowcount > 0
+
+
+async def finish_attempt(conn: AsyncConnection, attempt_id: int, values: dict[str, Any]) -> bool:
+    """End a live attempt; False when it had already ended (by the watchdog or a reaper)."""
+    result = await conn.execute(
+        update(attempts)
+        .where(attempts.c.id == attempt_id, attempts.c.status.in_(ATTEMPT_LIVE))
+        .values(**values)
+    )
+    return result.rowcount > 0
+
+
+async def live_attempt(conn: AsyncConnection, record_id: int) -> RowMapping | None:
+    result = await conn.execute(
+        select(attempts).where(
+            attempts.c.record_id == record_id, attempts.c.status.in_(ATTEMPT_LIVE)
+        )
+    )
+    return result.mappings().first()
+
+
+async def overdue_attempts(conn: AsyncConnection, now: datetime, limit: int) -> list[RowMapping]:
+    result = await conn.execute(
+        select(attempts)
+        .where(attempts.c.status.in_(ATTEMPT_LIVE), attempts.c.deadline_at < now)
+        .order_by(attempts.c.deadline_at)
+        .limit(limit)
+    )
+    return list(result.mappings())
+
+
+async def get_record(conn: AsyncConnection, record_id: int) -> RowMapping | None:
+    return (await conn.execute(select(records).where(records.c.id == record_id))).mappings().first()
+
+
+async def take_record(
+    conn: AsyncConnection, record_id: int, *, owner: str, until: datetime
+) -> bool:
+    """Take a claimed record's lease whoever holds it (the watchdog ending a stuck attempt)."""
+    result = await conn.execute(
+        update(records)
+        .where(records.c.id == record_id, records.c.status == "in_progress")
+        .values(lease_owner=owner, lease_expires_at=until)
+    )
+    return result.rowcount > 0
+
+
+async def add_dnc(
+    conn: AsyncConnection, workspace_id: int, phone: str, reason: str, now: datetime
+) -> None:
+    exists = await conn.execute(
+        select(dnc_entries.c.id).where(
+            dnc_entries.c.workspace_id == workspace_id, dnc_entries.c.phone == phone
+        )
+    )
+    if exists.first() is None:
+        await conn.execute(
+            insert(dnc_entries).values(
+                workspace_id=workspace_id, phone=phone, reason=reason, created_at=now
+            )
+        )
+
+
+async def stop_ended_workflows(conn: AsyncConnection, now: datetime) -> list[int]:
+    result = await conn.execute(
+        update(workflows)
+        .where(workflows.c.status.in_(("active", "paused")), workflows.c.ends_at <= now)
+        .values(status="stopped", updated_at=now)
+        .returning(workflows.c.id)
+    )
+    return list(result.scalars())
+
+
+async def workflow_definition(conn: AsyncConnection, workflow_id: int) -> Any:
+    result = await conn.execute(select(workflows.c.definition).where(workflows.c.id == workflow_id))
+    return result.scalar_one()

@@ -1,0 +1,60 @@
+"""Runs the engine: inside ``dialflow serve`` (embedded) or alone as ``dialflow worker``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import timedelta
+
+from dialflow.db.engine import Database
+from dialflow.dialer.engine import Dialer, DialerConfig
+from dialflow.providers import default_registry
+from dialflow.providers.base import ProviderRegistry
+from dialflow.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def public_url(settings: Settings) -> str:
+    return settings.public_url or f"http://{settings.host}:{settings.port}"
+
+
+def build_registry(settings: Settings) -> ProviderRegistry:
+    return default_registry(
+        seed=settings.simulator_seed,
+        time_scale=settings.simulator_time_scale,
+        public_url=public_url(settings),
+    )
+
+
+def build_dialer(db: Database, settings: Settings, registry: ProviderRegistry) -> Dialer:
+    return Dialer(
+        db,
+        registry,
+        DialerConfig(
+            batch_size=settings.dialer_batch_size,
+            max_in_flight=settings.dialer_max_in_flight,
+            lease=timedelta(seconds=settings.dialer_lease_seconds),
+            poll_seconds=settings.dialer_poll_seconds,
+        ),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run the engine until SIGTERM or SIGINT, then stop gracefully."""
+    db = Database(settings.database_url)
+    dialer = build_dialer(db, settings, build_registry(settings))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await dialer.start()
+    log.info("worker %s running", dialer.config.owner)
+    try:
+        await stop.wait()
+    finally:
+        await dialer.stop()
+        await db.dispose()
