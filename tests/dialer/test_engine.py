@@ -273,3 +273,20 @@ async def test_paused_workflow_starts_nothing(
     await tenant.client.post(f"/v1/workflows/{workflow['key']}/resume")
     await drain(dialer)
     assert await statuses(db, workflow["id"]) == {"completed": 2}
+
+
+async def test_stats_add_up(tenant: Tenant, make_dialer: DialerFactory) -> None:
+    workflow = await make_workflow(
+        tenant.client, calling_hours=ALWAYS_OPEN, retry={"max_attempts": 1}
+    )
+    await add(tenant, workflow, *range(60))
+    await tenant.client.post(f"/v1/workflows/{workflow['key']}/records", json={"phone": phone(99)})
+    sim = Simulator(SimulatorConfig(seed=3, time_scale=0.0))
+    await drain(make_dialer(sim))
+    await add(tenant, workflow, 100)  # one still open
+    stats = (await tenant.client.get(f"/v1/workflows/{workflow['key']}/stats")).json()
+    assert stats["total"] == 62
+    assert sum(stats["by_status"].values()) == 62
+    assert sum(stats["by_outcome"].values()) == 62
+    assert stats["by_outcome"]["open"] == stats["by_status"].get("pending", 0) == 1
+    assert len(stats["by_outcome"]) > 2  # a real mix of outcomes

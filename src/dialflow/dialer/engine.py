@@ -27,6 +27,7 @@ from dialflow.clock import utcnow
 from dialflow.db import claims
 from dialflow.db.engine import Database
 from dialflow.dialer import repository as repo
+from dialflow.dialer.batching import Batcher
 from dialflow.dialer.repository import RECORD_CLAIMS
 from dialflow.domain.dispatch import dispatch_rank
 from dialflow.domain.outcomes import EndReason
@@ -149,6 +150,8 @@ class Dialer:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self._http: httpx.AsyncClient | None = None
+        self._outcomes: Batcher[_Outcome, bool] = Batcher(self._flush_outcomes)
+        self._starts: Batcher[tuple[int, str], None] = Batcher(self._flush_starts)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -202,9 +205,6 @@ class Dialer:
 
     async def run_once(self) -> int:
         """One scheduling pass over the active workflows; answers how many steps it started."""
-        now = self.clock()
-        async with self.db.write() as conn:
-            await repo.stop_ended_workflows(conn, now)
         async with self.db.read() as conn:
             active = await repo.active_workflows(conn)
         started = 0
@@ -319,7 +319,7 @@ class Dialer:
                 phones=record["phones"],
                 blocked=blocked,
             )
-            await self._apply(conn, record, definition, progress, decision, now, owner=None)
+            await self._apply(conn, record, definition, progress, decision, now)
             return None
         window = definition.calling_hours.window()
         if _windowed(step) and not is_open(window, progress.zones, now):
@@ -356,7 +356,10 @@ class Dialer:
                 )
                 return None
             cap = definition.retry.daily_cap_per_phone
-            capped = {n for n, times in recent.items() if len(times) >= cap}
+            # Only this record's numbers matter (the batch may hold thousands).
+            capped = {
+                p["number"] for p in record["phones"] if len(recent.get(p["number"], ())) >= cap
+            }
             phone = choose_phone(
                 step,
                 record["phones"],
@@ -471,13 +474,8 @@ class Dialer:
             log.warning("provider refused attempt %s: %s", job.attempt["id"], exc)
             await self._complete(job, _failed_call("", f"the provider refused the call: {exc}"))
             return
-        async with self.db.write() as conn:
-            await repo.attempt_started(
-                conn,
-                job.attempt["id"],
-                provider_call_id=started.provider_call_id,
-                now=self.clock(),
-            )
+        # Saved before waiting on the call: a recovered attempt is reconciled, not redialed.
+        await self._starts.submit((job.attempt["id"], started.provider_call_id))
         result = await provider.wait_result(
             started.provider_call_id, timeout_seconds=float(step.max_duration_seconds)
         )
@@ -490,6 +488,12 @@ class Dialer:
                 failure_reason="no result within the step's maximum duration",
             )
         await self._complete(job, result)
+
+    async def _flush_starts(self, batch: list[tuple[int, str]]) -> list[None]:
+        now = self.clock()
+        async with self.db.write() as conn:
+            await repo.attempts_started(conn, batch, now)
+        return [None] * len(batch)
 
     async def _run_message(self, job: _Job) -> None:
         step = job.step
@@ -560,7 +564,6 @@ class Dialer:
                 "end_reason": reason.value,
                 "provider_call_id": provider_id,
                 "error": error,
-                "started_at": job.attempt["created_at"],
                 "ended_at": self.clock(),
             },
             StepOutcome(reason),
@@ -587,26 +590,59 @@ class Dialer:
         *,
         owner: str,
     ) -> bool:
-        """End the attempt and move the record on, in one transaction fenced by the lease."""
+        """End the attempt and move the record on; batched with other outcomes into one
+        transaction, fenced by the record's lease. False when another worker took over."""
+        return await self._outcomes.submit(
+            _Outcome(record_id, attempt_id, definition, attempt_values, outcome, owner)
+        )
+
+    async def _flush_outcomes(self, batch: list[_Outcome]) -> list[bool]:
         now = self.clock()
-        try:
-            async with self.db.write() as conn:
-                if not await repo.finish_attempt(conn, attempt_id, attempt_values):
-                    return False
-                record = await repo.get_record(conn, record_id)
-                if record is None or record["lease_owner"] != owner:
-                    raise LostLease
+        async with self.db.write() as conn:
+            live = await repo.live_attempt_ids(conn, [item.attempt_id for item in batch])
+            held = await repo.records_held(conn, [item.record_id for item in batch])
+            accepted: list[bool] = []
+            attempt_updates: list[dict[str, Any]] = []
+            record_updates: list[dict[str, Any]] = []
+            logs: list[dict[str, Any]] = []
+            opted_out: list[dict[str, Any]] = []
+            for item in batch:
+                record = held.get(item.record_id)
+                ok = (
+                    item.attempt_id in live
+                    and record is not None
+                    and record["lease_owner"] == item.owner
+                )
+                accepted.append(ok)
+                if not ok:
+                    continue
+                assert record is not None
+                attempt_updates.append(
+                    {**_ATTEMPT_END_DEFAULTS, **item.values, "_id": item.attempt_id}
+                )
                 progress = progress_of(record)
-                decision = decide(definition, progress, outcome, now, phones=record["phones"])
+                decision = decide(
+                    item.definition, progress, item.outcome, now, phones=record["phones"]
+                )
                 if decision.add_to_dnc:
-                    await repo.add_dnc(
-                        conn, record["workspace_id"], record["phone"], "do_not_call outcome", now
+                    opted_out.append(
+                        {
+                            "workspace_id": record["workspace_id"],
+                            "phone": record["phone"],
+                            "reason": "do_not_call outcome",
+                            "created_at": now,
+                        }
                     )
-                await self._apply(conn, record, definition, progress, decision, now, owner=owner)
-        except LostLease:
-            log.info("attempt %s: record %s was taken over; leaving it", attempt_id, record_id)
-            return False
-        return True
+                values, kind, note = _record_values(
+                    record, item.definition, progress, decision, now
+                )
+                record_updates.append({**values, "_id": item.record_id, "_owner": item.owner})
+                logs += log_entries([item.record_id], now, kind, note)
+            await repo.end_attempts(conn, attempt_updates)
+            await repo.add_dnc(conn, opted_out)
+            await repo.update_held_records(conn, record_updates)
+            await insert_logs(conn, logs)
+        return accepted
 
     async def _apply(
         self,
@@ -616,63 +652,17 @@ class Dialer:
         progress: RecordProgress,
         decision: Decision,
         now: datetime,
-        *,
-        owner: str | None,
     ) -> None:
-        values: dict[str, Any] = {
-            "attempts": decision.attempts,
-            "phone_attempts": decision.phone_attempts,
-            "dispatch_rank": dispatch_rank(record["priority"], attempted=decision.attempts > 0),
-            "updated_at": now,
-        }
-        note = decision.note
-        if not decision.finished:
-            assert decision.step_id is not None
-            assert decision.due_at is not None
-            step = definition.get_step(decision.step_id)
-            earliest = decision.due_at
-            if isinstance(step, WaitStep):
-                earliest = wait_until(step, earliest)
-            due = (
-                next_opening(definition.calling_hours.window(), progress.zones, earliest)
-                if _windowed(step)
-                else earliest
-            )
-            if due is None:
-                decision_final = NO_CALLING_WINDOW
-                note = f"{note}; finished: the calling hours never open"
-            else:
-                values.update(
-                    status="pending",
-                    step_id=decision.step_id,
-                    day=decision.day,
-                    call=decision.call,
-                    next_due_at=due,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                )
-                await self._write_record(conn, record["id"], values, owner)
-                await insert_logs(conn, log_entries([record["id"]], now, "progress", note))
-                return
-        else:
-            decision_final = decision.final_outcome or "completed"
-        values.update(
-            status="completed",
-            final_outcome=decision_final,
-            workflow_ended=True,
-            completed_at=now,
-            next_due_at=None,
-            lease_owner=None,
-            lease_expires_at=None,
-        )
-        await self._write_record(conn, record["id"], values, owner)
-        await insert_logs(conn, log_entries([record["id"]], now, "finished", note))
+        """Apply a decision to a record this worker holds, inside the caller's transaction."""
+        values, kind, note = _record_values(record, definition, progress, decision, now)
+        await self._write_record(conn, record["id"], values)
+        await insert_logs(conn, log_entries([record["id"]], now, kind, note))
 
     async def _write_record(
-        self, conn: AsyncConnection, record_id: int, values: dict[str, Any], owner: str | None
+        self, conn: AsyncConnection, record_id: int, values: dict[str, Any]
     ) -> None:
         done = await claims.fenced_update(
-            conn, RECORD_CLAIMS, [record_id], owner=owner or self.config.owner, values=values
+            conn, RECORD_CLAIMS, [record_id], owner=self.config.owner, values=values
         )
         if not done:
             raise LostLease
@@ -712,7 +702,7 @@ class Dialer:
             "lease_expires_at": None,
             "updated_at": now,
         }
-        await self._write_record(conn, record["id"], values, None)
+        await self._write_record(conn, record["id"], values)
         await insert_logs(conn, log_entries([record["id"]], now, "finished", note))
 
     # -- recovery ----------------------------------------------------------------------------
@@ -745,8 +735,11 @@ class Dialer:
             await asyncio.sleep(self.config.reap_seconds)
 
     async def reap_once(self) -> int:
-        """Recover records of dead workers and end attempts past their deadline."""
+        """Stop workflows past their end time, recover records of dead workers, and end
+        attempts past their deadline."""
         now = self.clock()
+        async with self.db.write() as conn:
+            await repo.stop_ended_workflows(conn, now)
         async with self.db.write() as conn:
             taken = await claims.take_over_expired(
                 conn,
@@ -847,6 +840,90 @@ class Dialer:
         async with self.db.read() as conn:
             definition = await repo.workflow_definition(conn, workflow_id)
         return WorkflowDefinition.model_validate(definition)
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    record_id: int
+    attempt_id: int
+    definition: WorkflowDefinition
+    values: dict[str, Any]
+    outcome: StepOutcome
+    owner: str
+
+
+# Every ended attempt sets the same columns, so one executemany can end a whole batch.
+_ATTEMPT_END_DEFAULTS: dict[str, Any] = {
+    "status": "completed",
+    "provider_call_id": None,
+    "end_reason": None,
+    "answered": None,
+    "duration_seconds": None,
+    "message_left": None,
+    "transcript": None,
+    "recording_url": None,
+    "collected_fields": None,
+    "error": None,
+    "ended_at": None,
+}
+
+
+def _record_values(
+    record: Mapping[Any, Any],
+    definition: WorkflowDefinition,
+    progress: RecordProgress,
+    decision: Decision,
+    now: datetime,
+) -> tuple[dict[str, Any], str, str]:
+    """The record's new columns after a decision, with its timeline entry (kind, note).
+
+    The next step's time is moved past any wait and into the calling window; a window that
+    never opens finishes the record instead."""
+    values: dict[str, Any] = {
+        "attempts": decision.attempts,
+        "phone_attempts": decision.phone_attempts,
+        "dispatch_rank": dispatch_rank(record["priority"], attempted=decision.attempts > 0),
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "updated_at": now,
+        "step_id": record["step_id"],
+        "day": decision.day,
+        "call": decision.call,
+    }
+    note = decision.note
+    final = decision.final_outcome or "completed"
+    if not decision.finished:
+        assert decision.step_id is not None
+        assert decision.due_at is not None
+        step = definition.get_step(decision.step_id)
+        earliest = decision.due_at
+        if isinstance(step, WaitStep):
+            earliest = wait_until(step, earliest)
+        due = (
+            next_opening(definition.calling_hours.window(), progress.zones, earliest)
+            if _windowed(step)
+            else earliest
+        )
+        if due is not None:
+            values.update(
+                status="pending",
+                step_id=decision.step_id,
+                next_due_at=due,
+                final_outcome=None,
+                workflow_ended=False,
+                completed_at=None,
+            )
+            return values, "progress", note
+        final = NO_CALLING_WINDOW
+        note = f"{note}; finished: the calling hours never open"
+    values.update(
+        status="completed",
+        final_outcome=final,
+        workflow_ended=True,
+        completed_at=now,
+        next_due_at=None,
+    )
+    return values, "finished", note
 
 
 def _failed_call(call_id: str, reason: str) -> CallResult:

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy import bindparam, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -113,15 +115,62 @@ async def insert_attempts(conn: AsyncConnection, rows: Sequence[dict[str, Any]])
         await conn.execute(insert(attempts), list(rows))
 
 
-async def attempt_started(
-    conn: AsyncConnection, attempt_id: int, *, provider_call_id: str, now: datetime
-) -> bool:
-    result = await conn.execute(
+async def attempts_started(
+    conn: AsyncConnection, started: Sequence[tuple[int, str]], now: datetime
+) -> None:
+    """Save provider call ids of attempts the provider accepted (one statement per batch)."""
+    if not started:
+        return
+    await conn.execute(
         update(attempts)
-        .where(attempts.c.id == attempt_id, attempts.c.status.in_(ATTEMPT_LIVE))
-        .values(provider_call_id=provider_call_id, status="in_progress", started_at=now)
+        # Spelled out: an expanding IN cannot be used with executemany.
+        .where(
+            attempts.c.id == bindparam("_id"),
+            or_(*(attempts.c.status == status for status in ATTEMPT_LIVE)),
+        )
+        .values(provider_call_id=bindparam("_call_id"), status="in_progress", started_at=now),
+        [{"_id": attempt_id, "_call_id": call_id} for attempt_id, call_id in started],
     )
-    return result.rowcount > 0
+
+
+async def live_attempt_ids(conn: AsyncConnection, ids: Sequence[int]) -> set[int]:
+    """Which of these attempts are still live, locked until the transaction ends."""
+    result = await conn.execute(
+        select(attempts.c.id)
+        .where(one_of(conn, attempts.c.id, ids), attempts.c.status.in_(ATTEMPT_LIVE))
+        .with_for_update()
+    )
+    return set(result.scalars())
+
+
+async def records_held(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, RowMapping]:
+    result = await conn.execute(
+        select(records).where(one_of(conn, records.c.id, ids)).with_for_update()
+    )
+    return {row["id"]: row for row in result.mappings()}
+
+
+async def end_attempts(conn: AsyncConnection, changes: Sequence[dict[str, Any]]) -> None:
+    if changes:
+        columns = [name for name in changes[0] if name != "_id"]
+        await conn.execute(
+            update(attempts)
+            .where(attempts.c.id == bindparam("_id"))
+            .values({name: bindparam(name) for name in columns}),
+            list(changes),
+        )
+
+
+async def update_held_records(conn: AsyncConnection, changes: Sequence[dict[str, Any]]) -> None:
+    """Write records' new state, fenced by the lease owner of each (``_owner``)."""
+    if changes:
+        columns = [name for name in changes[0] if name not in {"_id", "_owner"}]
+        await conn.execute(
+            update(records)
+            .where(records.c.id == bindparam("_id"), records.c.lease_owner == bindparam("_owner"))
+            .values({name: bindparam(name) for name in columns}),
+            list(changes),
+        )
 
 
 async def finish_attempt(conn: AsyncConnection, attempt_id: int, values: dict[str, Any]) -> bool:
@@ -169,20 +218,16 @@ async def take_record(
     return result.rowcount > 0
 
 
-async def add_dnc(
-    conn: AsyncConnection, workspace_id: int, phone: str, reason: str, now: datetime
-) -> None:
-    exists = await conn.execute(
-        select(dnc_entries.c.id).where(
-            dnc_entries.c.workspace_id == workspace_id, dnc_entries.c.phone == phone
-        )
+async def add_dnc(conn: AsyncConnection, entries: Sequence[dict[str, Any]]) -> None:
+    """Add numbers to their workspace's do-not-call list; numbers already on it stay as they
+    are."""
+    if not entries:
+        return
+    insert_into = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    await conn.execute(
+        insert_into(dnc_entries).on_conflict_do_nothing(index_elements=["workspace_id", "phone"]),
+        list(entries),
     )
-    if exists.first() is None:
-        await conn.execute(
-            insert(dnc_entries).values(
-                workspace_id=workspace_id, phone=phone, reason=reason, created_at=now
-            )
-        )
 
 
 async def stop_ended_workflows(conn: AsyncConnection, now: datetime) -> list[int]:

@@ -316,10 +316,13 @@ async def live_ids_in_list(conn: AsyncConnection, list_id: int) -> list[int]:
     return list(result.scalars())
 
 
-async def count_by_status(conn: AsyncConnection, workflow_id: int) -> dict[str, int]:
+async def count_by_status_and_outcome(
+    conn: AsyncConnection, workflow_id: int
+) -> list[tuple[str, str | None, int]]:
+    """One snapshot of (status, final outcome, count) for a workflow's records."""
     result = await conn.execute(
-        select(records.c.status, func.count())
+        select(records.c.status, records.c.final_outcome, func.count())
         .where(records.c.workflow_id == workflow_id)
-        .group_by(records.c.status)
+        .group_by(records.c.status, records.c.final_outcome)
     )
-    return {status: int(count) for status, count in result}
+    return [(status, outcome, int(count)) for status, outcome, count in result]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dialflow.domain.workflows import WorkflowAction, WorkflowStatus
 from dialflow.http import DbDep, WorkspaceDep
@@ -58,6 +58,27 @@ async def update_workflow(
     workflow: str, body: WorkflowUpdate, db: DbDep, workspace_id: WorkspaceDep
 ) -> WorkflowOut:
     return await service.update_workflow(db, workspace_id, workflow, body)
+
+
+class WorkflowStatsOut(BaseModel):
+    total: int
+    by_status: dict[str, int] = Field(description="pending, in_progress, completed, cancelled")
+    by_outcome: dict[str, int] = Field(
+        description="Final outcome of finished records (an end reason such as call_transferred, "
+        "or max_attempts, no_phone_left, marked_complete, ...); `open` for the unfinished."
+    )
+
+
+@router.get(
+    "/v1/workflows/{workflow}/stats",
+    summary="A workflow's counts",
+    description="Both breakdowns add up to `total`, the workflow's number of records.",
+)
+async def workflow_stats(workflow: str, db: DbDep, workspace_id: WorkspaceDep) -> WorkflowStatsOut:
+    stats = await service.workflow_stats(db, workspace_id, workflow)
+    return WorkflowStatsOut(
+        total=stats.total, by_status=stats.by_status, by_outcome=stats.by_outcome
+    )
 
 
 def _action_route(action: WorkflowAction) -> None:

@@ -18,6 +18,7 @@ from dialflow.domain.workflows import (
 )
 from dialflow.errors import Conflict, NotFound
 from dialflow.pagination import decode_cursor, next_cursor
+from dialflow.records import repository as records_repo
 from dialflow.workflows import repository
 from dialflow.workflows.definition import (
     WorkflowCreate,
@@ -161,3 +162,30 @@ async def apply_action(
         updated = await repository.get_workflow(conn, workspace_id, row["id"])
     assert updated is not None
     return to_out(updated)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowStats:
+    total: int
+    by_status: dict[str, int]
+    by_outcome: dict[str, int]
+
+
+OPEN_OUTCOME = "open"
+
+
+async def workflow_stats(db: Database, workspace_id: int, ref: str) -> WorkflowStats:
+    """Counts by status and by final outcome (``open`` while unfinished), from one snapshot,
+    so each adds up to the number of records."""
+    async with db.read() as conn:
+        workflow = await repository.get_workflow(conn, workspace_id, ref)
+        if workflow is None:
+            raise NotFound(f"workflow {ref} not found", code="workflow_not_found")
+        rows = await records_repo.count_by_status_and_outcome(conn, workflow["id"])
+    by_status: dict[str, int] = {}
+    by_outcome: dict[str, int] = {}
+    for status, outcome, count in rows:
+        by_status[status] = by_status.get(status, 0) + count
+        key = outcome or OPEN_OUTCOME
+        by_outcome[key] = by_outcome.get(key, 0) + count
+    return WorkflowStats(sum(by_status.values()), by_status, by_outcome)
