@@ -12,7 +12,7 @@ from dialflow.db.engine import sync_url
 from dialflow.db.tables import metadata
 from tests.conftest import create_postgres_database, drop_postgres_database
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 def _check_round_trip(url: str) -> None:

@@ -231,6 +231,9 @@ attempts = Table(
     Column("recording_url", String(2000)),
     Column("collected_fields", Json),
     Column("error", Text),
+    # What the outcome meant for the record ("no_answer: retry call-1 in 60 min"), so the
+    # timeline needs no separate log row per attempt.
+    Column("note", Text),
     Column("worker", String(64)),
     Column("deadline_at", UtcDateTime(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),

@@ -604,7 +604,6 @@ class Dialer:
             accepted: list[bool] = []
             attempt_updates: list[dict[str, Any]] = []
             record_updates: list[dict[str, Any]] = []
-            logs: list[dict[str, Any]] = []
             opted_out: list[dict[str, Any]] = []
             for item in batch:
                 record = held.get(item.record_id)
@@ -617,9 +616,6 @@ class Dialer:
                 if not ok:
                     continue
                 assert record is not None
-                attempt_updates.append(
-                    {**_ATTEMPT_END_DEFAULTS, **item.values, "_id": item.attempt_id}
-                )
                 progress = progress_of(record)
                 decision = decide(
                     item.definition, progress, item.outcome, now, phones=record["phones"]
@@ -633,15 +629,16 @@ class Dialer:
                             "created_at": now,
                         }
                     )
-                values, kind, note = _record_values(
+                values, _kind, note = _record_values(
                     record, item.definition, progress, decision, now
                 )
                 record_updates.append({**values, "_id": item.record_id, "_owner": item.owner})
-                logs += log_entries([item.record_id], now, kind, note)
+                attempt_updates.append(
+                    {**_ATTEMPT_END_DEFAULTS, **item.values, "note": note, "_id": item.attempt_id}
+                )
             await repo.end_attempts(conn, attempt_updates)
             await repo.add_dnc(conn, opted_out)
             await repo.update_held_records(conn, record_updates)
-            await insert_logs(conn, logs)
         return accepted
 
     async def _apply(

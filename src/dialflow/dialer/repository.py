@@ -143,9 +143,29 @@ async def live_attempt_ids(conn: AsyncConnection, ids: Sequence[int]) -> set[int
     return set(result.scalars())
 
 
+# What deciding a record's next step needs (not its placeholders or meta: fewer JSON decodes).
+_PROGRESS_COLUMNS = (
+    records.c.id,
+    records.c.workspace_id,
+    records.c.lease_owner,
+    records.c.phone,
+    records.c.phones,
+    records.c.priority,
+    records.c.timezone,
+    records.c.timezone_candidates,
+    records.c.step_id,
+    records.c.day,
+    records.c.call,
+    records.c.attempts,
+    records.c.phone_attempts,
+    records.c.cycle_started_at,
+    records.c.created_at,
+)
+
+
 async def records_held(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, RowMapping]:
     result = await conn.execute(
-        select(records).where(one_of(conn, records.c.id, ids)).with_for_update()
+        select(*_PROGRESS_COLUMNS).where(one_of(conn, records.c.id, ids)).with_for_update()
     )
     return {row["id"]: row for row in result.mappings()}
 

@@ -234,6 +234,7 @@ class Simulator:
         self._reasons = reasons
         self._weights = [self.config.outcome_weights[reason] for reason in reasons]
         self._requests: OrderedDict[str, CallRequest] = OrderedDict()
+        self._outcomes: OrderedDict[tuple[str, int, int], _Outcome] = OrderedDict()
         self._started_calls = 0
         self._sent_messages = 0
 
@@ -297,6 +298,16 @@ class Simulator:
         return random.Random(":".join(str(part) for part in parts))  # noqa: S311 (not crypto)
 
     def _outcome(self, call: SimulatedCall) -> _Outcome:
+        """The call's outcome, drawn once per call (seeding a generator is the costly part)."""
+        key = (call.token, call.attempt_id, call.max_duration_seconds)
+        outcome = self._outcomes.get(key)
+        if outcome is None:
+            outcome = self._outcomes[key] = self._draw(call)
+            while len(self._outcomes) > _REMEMBERED_CALLS:
+                self._outcomes.popitem(last=False)
+        return outcome
+
+    def _draw(self, call: SimulatedCall) -> _Outcome:
         rng = self._rng(call.token, call.attempt_id)
         reason = rng.choices(self._reasons, weights=self._weights)[0]
         cap = call.max_duration_seconds

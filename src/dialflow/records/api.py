@@ -184,6 +184,8 @@ def _attempt_entry(attempt: RowMapping) -> TimelineEntry:
     message = f"{attempt['channel']} to {attempt['to_address']}: {outcome}"
     if duration:
         message += f" ({duration} s)"
+    if attempt["note"]:
+        message += f" — {attempt['note']}"
     return TimelineEntry(
         at=attempt["created_at"],
         kind="attempt",
@@ -199,6 +201,7 @@ def _attempt_entry(attempt: RowMapping) -> TimelineEntry:
             "provider_call_id": attempt["provider_call_id"],
             "recording_url": attempt["recording_url"],
             "error": attempt["error"],
+            "note": attempt["note"],
         },
     )
 
