@@ -291,3 +291,49 @@ async def test_stats_add_up(tenant: Tenant, make_dialer: DialerFactory) -> None:
     assert sum(stats["by_outcome"].values()) == 62
     assert stats["by_outcome"]["open"] == stats["by_status"].get("pending", 0) == 1
     assert len(stats["by_outcome"]) > 2  # a real mix of outcomes
+
+
+async def test_graceful_stop_returns_unstarted_claims(
+    tenant: Tenant, db: Database, make_dialer: DialerFactory
+) -> None:
+    workflow = await make_workflow(tenant.client, calling_hours=ALWAYS_OPEN)
+    await add(tenant, workflow, *range(5))
+    sim = always("call_transferred")
+    dialer = make_dialer(sim)
+    assert await dialer.run_once() == 5  # claimed and launched, not yet started
+    await dialer.stop(grace_seconds=5)
+    assert sim.started_calls == 0
+    assert await statuses(db, workflow["id"]) == {"pending": 5}
+    async with db.read() as conn:
+        ended = dict(
+            (
+                await conn.execute(
+                    select(attempts.c.status, func.count())
+                    .where(attempts.c.workflow_id == workflow["id"])
+                    .group_by(attempts.c.status)
+                )
+            ).all()
+        )
+    assert ended == {"cancelled": 5}
+    again = make_dialer(sim)
+    await drain(again)
+    assert await statuses(db, workflow["id"]) == {"completed": 5}
+    assert sim.started_calls == 5
+
+
+async def test_workflow_with_an_end_time_stops_by_itself(
+    tenant: Tenant, make_dialer: DialerFactory
+) -> None:
+    clock = Clock()
+    ends_at = (clock.now + timedelta(hours=1)).isoformat()
+    workflow = await make_workflow(tenant.client, calling_hours=ALWAYS_OPEN, ends_at=ends_at)
+    dialer = make_dialer(always("call_transferred"), clock=clock)
+    await dialer.reap_once()
+    assert (await tenant.client.get(f"/v1/workflows/{workflow['key']}")).json()[
+        "status"
+    ] == "active"
+    clock.advance(hours=2)
+    await dialer.reap_once()
+    assert (await tenant.client.get(f"/v1/workflows/{workflow['key']}")).json()[
+        "status"
+    ] == "stopped"

@@ -147,6 +147,7 @@ class Dialer:
         self.wakeups = db.wakeups
         self._slots = asyncio.Semaphore(self.config.max_in_flight)
         self._running: dict[int, asyncio.Task[None]] = {}  # record id -> its task
+        self._waiting: dict[int, _Job] = {}  # claimed, step not started yet
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self._http: httpx.AsyncClient | None = None
@@ -173,6 +174,7 @@ class Dialer:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._return_unstarted()
         running = list(self._running.values())
         if running:
             _done, pending = await asyncio.wait(running, timeout=grace_seconds)
@@ -181,6 +183,37 @@ class Dialer:
         await self.wakeups.stop()
         if self._http is not None:
             await self._http.aclose()
+
+    async def _return_unstarted(self) -> None:
+        """Give back claimed records whose step had not started: their attempts are cancelled
+        (nothing was dialed) and the records go back to the queue for any worker."""
+        jobs = list(self._waiting.values())
+        self._waiting.clear()
+        for job in jobs:
+            task = self._running.get(job.record["id"])
+            if task is not None:
+                task.cancel()
+        if not jobs:
+            return
+        now = self.clock()
+        async with self.db.write() as conn:
+            await repo.end_attempts(
+                conn,
+                [
+                    {
+                        **_ATTEMPT_END_DEFAULTS,
+                        "status": "cancelled",
+                        "error": "the worker stopped before this step started; nothing was sent",
+                        "ended_at": now,
+                        "note": None,
+                        "_id": job.attempt["id"],
+                    }
+                    for job in jobs
+                ],
+            )
+            await claims.release(
+                conn, RECORD_CLAIMS, [job.record["id"] for job in jobs], owner=self.config.owner
+            )
 
     async def settle(self) -> None:
         """Wait until every step this dialer started has finished."""
@@ -219,6 +252,7 @@ class Dialer:
         return started
 
     def _launch(self, job: _Job) -> None:
+        self._waiting[job.record["id"]] = job
         self._track(job.record["id"], self._run_job(job))
 
     def _track(self, record_id: int, work: Coroutine[Any, Any, None]) -> None:
@@ -442,6 +476,9 @@ class Dialer:
 
     async def _run_job(self, job: _Job) -> None:
         async with self._slots:
+            if self._stopping.is_set():
+                return  # left in _waiting: stop() gives it back
+            self._waiting.pop(job.record["id"], None)
             try:
                 if isinstance(job.step, CallStep):
                     await self._run_call(job)
