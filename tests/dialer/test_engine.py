@@ -57,10 +57,12 @@ DialerFactory = Callable[..., Dialer]
 
 
 @pytest.fixture
-async def make_dialer(db: Database) -> AsyncIterator[DialerFactory]:
+async def make_dialer(db: Database, tenant: Tenant) -> AsyncIterator[DialerFactory]:
+    """Dialers serving only this test's workspace (other tests' records stay untouched)."""
     made: list[Dialer] = []
 
     def make(sim: Simulator, clock: Callable[[], datetime] = utcnow, **config: Any) -> Dialer:
+        config.setdefault("workspaces", frozenset({tenant.workspace_id}))
         dialer = Dialer(db, default_registry(sim), DialerConfig(**config), clock=clock)
         made.append(dialer)
         return dialer

@@ -109,7 +109,10 @@ async def test_engine_dials_only_inside_the_window(
             .values(next_due_at=at - timedelta(seconds=1))
         )
     dialer = Dialer(
-        db, default_registry(always("call_transferred")), DialerConfig(), clock=lambda: at
+        db,
+        default_registry(always("call_transferred")),
+        DialerConfig(workspaces=frozenset({workspace.workspace_id})),
+        clock=lambda: at,
     )
     await dialer.run_once()
     await dialer.settle()

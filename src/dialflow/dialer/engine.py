@@ -86,6 +86,8 @@ class DialerConfig:
     lease: timedelta = timedelta(seconds=30)
     poll_seconds: float = 1.0
     reap_seconds: float = 5.0
+    # Serve only these workspaces (dedicated capacity for a tenant); None = all of them.
+    workspaces: frozenset[int] | None = None
 
 
 @dataclass
@@ -239,7 +241,7 @@ class Dialer:
     async def run_once(self) -> int:
         """One scheduling pass over the active workflows; answers how many steps it started."""
         async with self.db.read() as conn:
-            active = await repo.active_workflows(conn)
+            active = await repo.active_workflows(conn, self.config.workspaces)
         started = 0
         for workflow in active:
             room = min(self.config.batch_size, self.config.max_in_flight - self.in_flight)

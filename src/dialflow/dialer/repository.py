@@ -32,8 +32,10 @@ RECORD_CLAIMS = Claimable(
 )
 
 
-async def active_workflows(conn: AsyncConnection) -> list[RowMapping]:
-    result = await conn.execute(
+async def active_workflows(
+    conn: AsyncConnection, workspace_ids: frozenset[int] | None = None
+) -> list[RowMapping]:
+    query = (
         select(
             workflows.c.id,
             workflows.c.workspace_id,
@@ -46,7 +48,9 @@ async def active_workflows(conn: AsyncConnection) -> list[RowMapping]:
         .where(workflows.c.status == "active")
         .order_by(workflows.c.id)
     )
-    return list(result.mappings())
+    if workspace_ids is not None:
+        query = query.where(one_of(conn, workflows.c.workspace_id, sorted(workspace_ids)))
+    return list((await conn.execute(query)).mappings())
 
 
 async def lock_workspace(conn: AsyncConnection, workspace_id: int) -> None:
