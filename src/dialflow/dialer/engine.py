@@ -29,6 +29,7 @@ from dialflow.db.engine import Database
 from dialflow.dialer import repository as repo
 from dialflow.dialer.batching import Batcher
 from dialflow.dialer.repository import RECORD_CLAIMS
+from dialflow.dnc import repository as dnc_repo
 from dialflow.domain.dispatch import dispatch_rank
 from dialflow.domain.outcomes import EndReason
 from dialflow.domain.progress import (
@@ -307,7 +308,7 @@ class Dialer:
             if not rows:
                 return []
             numbers = sorted({p["number"] for row in rows for p in row["phones"]})
-            blocked = await repo.dnc_numbers(conn, workflow["workspace_id"], numbers, now)
+            blocked = await dnc_repo.blocked_numbers(conn, workflow["workspace_id"], numbers, now)
             recent = await repo.recent_call_times(
                 conn, workflow["workspace_id"], numbers, now - ROLLING_CAP_WINDOW
             )
@@ -676,7 +677,7 @@ class Dialer:
                     {**_ATTEMPT_END_DEFAULTS, **item.values, "note": note, "_id": item.attempt_id}
                 )
             await repo.end_attempts(conn, attempt_updates)
-            await repo.add_dnc(conn, opted_out)
+            await dnc_repo.add_missing(conn, opted_out)
             await repo.update_held_records(conn, record_updates)
         return accepted
 

@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,7 +15,6 @@ from dialflow.db.sql import one_of
 from dialflow.db.tables import (
     ATTEMPT_LIVE,
     attempts,
-    dnc_entries,
     records,
     workflows,
     workspaces,
@@ -76,21 +73,6 @@ async def started_since(conn: AsyncConnection, workflow_id: int, since: datetime
         .where(attempts.c.workflow_id == workflow_id, attempts.c.created_at >= since)
     )
     return int(result.scalar_one())
-
-
-async def dnc_numbers(
-    conn: AsyncConnection, workspace_id: int, numbers: Sequence[str], now: datetime
-) -> set[str]:
-    if not numbers:
-        return set()
-    result = await conn.execute(
-        select(dnc_entries.c.phone).where(
-            dnc_entries.c.workspace_id == workspace_id,
-            one_of(conn, dnc_entries.c.phone, numbers),
-            or_(dnc_entries.c.expires_at.is_(None), dnc_entries.c.expires_at > now),
-        )
-    )
-    return set(result.scalars())
 
 
 async def recent_call_times(
@@ -240,18 +222,6 @@ async def take_record(
         .values(lease_owner=owner, lease_expires_at=until)
     )
     return result.rowcount > 0
-
-
-async def add_dnc(conn: AsyncConnection, entries: Sequence[dict[str, Any]]) -> None:
-    """Add numbers to their workspace's do-not-call list; numbers already on it stay as they
-    are."""
-    if not entries:
-        return
-    insert_into = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    await conn.execute(
-        insert_into(dnc_entries).on_conflict_do_nothing(index_elements=["workspace_id", "phone"]),
-        list(entries),
-    )
 
 
 async def stop_ended_workflows(conn: AsyncConnection, now: datetime) -> list[int]:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from dialflow.domain.errors import ErrorCode, FieldError, FieldErrors
+from dialflow.domain.text import clip, optional_text, type_name
 from dialflow.domain.variables import VariableSpec, VariableType
 
 __all__ = [
@@ -19,7 +20,6 @@ __all__ = [
     "validate_text",
 ]
 
-_MAX_ECHO = 40
 _MIN_PRIORITY = 1
 _MAX_PRIORITY = 10
 _MAX_EMAIL_LENGTH = 254
@@ -30,25 +30,17 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 _JSON_ENCODER = msgspec.json.Encoder()
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= _MAX_ECHO else text[: _MAX_ECHO - 1] + "…"
-
-
 def _shown(value: object) -> str:
     """A value as quoted in a message: strings in double quotes, anything else by type/JSON."""
     if isinstance(value, str):
-        return f'"{_clip(value)}"'
+        return f'"{clip(value)}"'
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return _clip(repr(value))
+        return clip(repr(value))
     return f"a {type(value).__name__}"
-
-
-def _type_name(value: object) -> str:
-    return "null" if value is None else type(value).__name__
 
 
 # --- priority --------------------------------------------------------------------------------
@@ -164,7 +156,7 @@ def validate_placeholders(
         raise FieldErrors.one(
             ErrorCode.INVALID_TYPE,
             field,
-            f'"{field}" must be an object, not {_type_name(values)}',
+            f'"{field}" must be an object, not {type_name(values)}',
         )
     result: dict[str, object] = dict(values)
     errors: list[FieldError] | None = None
@@ -213,7 +205,7 @@ def validate_meta(
         raise FieldErrors.one(
             ErrorCode.INVALID_TYPE,
             field,
-            f'"{field}" must be an object, not {_type_name(value)}',
+            f'"{field}" must be an object, not {type_name(value)}',
         )
     try:
         size = len(_JSON_ENCODER.encode(value))
@@ -238,46 +230,16 @@ def validate_meta(
 
 def validate_email(value: object, *, field: str = "email") -> str | None:
     """A stripped, plausibly well-formed email address, or None when absent."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise FieldErrors.one(
-            ErrorCode.INVALID_TYPE,
-            field,
-            f'"{field}" must be a string, not {_type_name(value)}',
-        )
-    text = value.strip()
-    if not text:
-        return None
-    if len(text) > _MAX_EMAIL_LENGTH or _EMAIL.fullmatch(text) is None:
+    text = optional_text(value, field=field, max_length=_MAX_EMAIL_LENGTH)
+    if text is not None and _EMAIL.fullmatch(text) is None:
         raise FieldErrors.one(
             ErrorCode.INVALID_EMAIL,
             field,
-            f'"{field}" is not a valid email address (like "name@example.com"): "{_clip(text)}"',
+            f'"{field}" is not a valid email address (like "name@example.com"): "{clip(text)}"',
         )
     return text
 
 
 def validate_text(value: object, *, field: str, max_length: int) -> str | None:
     """A free-text identifier (external_id etc.), stripped; integers are accepted as text."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-    elif type(value) is int:
-        text = str(value)
-    else:
-        raise FieldErrors.one(
-            ErrorCode.INVALID_TYPE,
-            field,
-            f'"{field}" must be a string, not {_type_name(value)}',
-        )
-    if not text:
-        return None
-    if len(text) > max_length:
-        raise FieldErrors.one(
-            ErrorCode.TOO_LONG,
-            field,
-            f'"{field}" must be at most {max_length} characters long, not {len(text)}',
-        )
-    return text
+    return optional_text(value, field=field, max_length=max_length, accept_int=True)

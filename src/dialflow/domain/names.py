@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dialflow.domain.errors import ErrorCode, FieldErrors
+from dialflow.domain.text import clip, optional_text
 
 __all__ = ["is_all_caps", "validate_name"]
-
-_MAX_ECHO = 40
 
 
 def is_all_caps(name: str) -> bool:
@@ -28,40 +27,19 @@ def is_all_caps(name: str) -> bool:
     return False
 
 
-def _echo(value: str) -> str:
-    return value if len(value) <= _MAX_ECHO else value[: _MAX_ECHO - 1] + "…"
-
-
 def validate_name(value: object, *, field: str, required: bool, max_length: int = 80) -> str | None:
     """Return the stripped name, or None when it is absent and optional.
 
     Raises ``FieldErrors``: REQUIRED, INVALID_TYPE, TOO_LONG or ALL_CAPS_NAME.
     """
-    if value is None:
-        text = ""
-    elif isinstance(value, str):
-        text = value.strip()
-    else:
-        raise FieldErrors.one(
-            ErrorCode.INVALID_TYPE,
-            field,
-            f'"{field}" must be a string, not {type(value).__name__}',
-        )
-    if not text:
-        if required:
-            raise FieldErrors.one(ErrorCode.REQUIRED, field, f'"{field}" is required')
+    text = optional_text(value, field=field, max_length=max_length, required=required)
+    if text is None:
         return None
-    if len(text) > max_length:
-        raise FieldErrors.one(
-            ErrorCode.TOO_LONG,
-            field,
-            f'"{field}" must be at most {max_length} characters long, not {len(text)}',
-        )
     if is_all_caps(text):
         raise FieldErrors.one(
             ErrorCode.ALL_CAPS_NAME,
             field,
-            f'"{field}" must be in proper case ("{_echo(text.title())}"), '
-            f'not all capitals: "{_echo(text)}"',
+            f'"{field}" must be in proper case ("{clip(text.title())}"), '
+            f'not all capitals: "{clip(text)}"',
         )
     return text

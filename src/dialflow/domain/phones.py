@@ -17,6 +17,7 @@ import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumberDesc
 
 from dialflow.domain.errors import ErrorCode, FieldErrors
+from dialflow.domain.text import clip
 
 __all__ = [
     "NANP_REGIONS",
@@ -59,7 +60,6 @@ _TYPE_DESCS = (
 )
 _NSN_LENGTH = 10
 _NEVER = re.compile(r"(?!)")
-_MAX_ECHO = 40
 
 
 def _desc_pattern(desc: PhoneNumberDesc | None) -> str | None:
@@ -125,15 +125,11 @@ def _nanp_national_digits(raw: str, region: str) -> str | None:
     return None
 
 
-def _echo(raw: str) -> str:
-    return raw if len(raw) <= _MAX_ECHO else raw[: _MAX_ECHO - 1] + "…"
-
-
 def _invalid(field: str, raw: str) -> FieldErrors:
     return FieldErrors.one(
         ErrorCode.INVALID_PHONE,
         field,
-        f'"{field}" is not a valid phone number: "{_echo(raw)}"',
+        f'"{field}" is not a valid phone number: "{clip(raw)}"',
     )
 
 
@@ -188,7 +184,7 @@ def parse_phone_type(raw: object, *, field: str) -> PhoneType:
         found = _PHONE_TYPES.get(raw) or _PHONE_TYPES.get(raw.strip().upper())
         if found is not None:
             return found
-        shown = f'"{_echo(raw)}"'
+        shown = f'"{clip(raw)}"'
     else:
         shown = "null" if raw is None else type(raw).__name__
     raise FieldErrors.one(

@@ -23,6 +23,7 @@ from phonenumbers.timezone import (
 from phonenumbers.tzdata import TIMEZONE_DATA
 
 from dialflow.domain.errors import ErrorCode, FieldErrors
+from dialflow.domain.text import clip, optional_text
 
 __all__ = [
     "ResolvedTimezone",
@@ -59,14 +60,9 @@ _MAX_CANDIDATES = 6
 # Zone-like names that are not places a contact can live in.
 _EXCLUDED_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 _MAX_ZIP_LENGTH = 10
-_MAX_ECHO = 40
 _NANP_KEY = 4  # "1" + 3-digit area code
 _AREA_CACHE = 65_536
 _INTL_CACHE = 16_384
-
-
-def _echo(value: str) -> str:
-    return value if len(value) <= _MAX_ECHO else value[: _MAX_ECHO - 1] + "…"
 
 
 # --- zone names ------------------------------------------------------------------------------
@@ -229,7 +225,7 @@ def resolve_timezone(
                     ErrorCode.INVALID_TIMEZONE,
                     field,
                     f'"{field}" is not a known IANA time zone name (like "America/New_York"): '
-                    f'"{_echo(name)}"',
+                    f'"{clip(name)}"',
                 )
             return resolved
     if zip_code:
@@ -245,21 +241,9 @@ def resolve_timezone(
 
 def validate_zip(value: object, *, field: str = "zip") -> str | None:
     """A free-text postal code of up to 10 characters, stripped; None when absent."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise FieldErrors.one(
-            ErrorCode.INVALID_TYPE,
-            field,
-            f'"{field}" must be a string (keep leading zeros: "02134"), not {type(value).__name__}',
-        )
-    text = value.strip()
-    if not text:
-        return None
-    if len(text) > _MAX_ZIP_LENGTH:
-        raise FieldErrors.one(
-            ErrorCode.TOO_LONG,
-            field,
-            f'"{field}" must be at most {_MAX_ZIP_LENGTH} characters long, not {len(text)}',
-        )
-    return text
+    return optional_text(
+        value,
+        field=field,
+        max_length=_MAX_ZIP_LENGTH,
+        type_hint=' (keep leading zeros: "02134")',
+    )

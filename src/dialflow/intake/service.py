@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialflow.clock import utcnow
 from dialflow.db.engine import Database
+from dialflow.dnc import repository as dnc_repo
 from dialflow.domain.dispatch import priority_rank
 from dialflow.domain.errors import ErrorCode, FieldError
 from dialflow.domain.workflows import WorkflowStatus, accepts_records
@@ -389,7 +390,7 @@ async def _write_chunk(
     keys = sorted({r.dedup_key for _, r in chunk if r.dedup_key is not None})
     existing = await records_repo.find_by_dedup_keys(conn, target.workflow_id, keys)
     numbers = sorted({p["number"] for _, r in chunk for p in r.phones})
-    blocked = await records_repo.suppressed_phones(conn, target.workspace_id, numbers, now)
+    blocked = await dnc_repo.blocked_numbers(conn, target.workspace_id, numbers, now)
     plan = _Plan()
     _plan(chunk, existing, blocked, target, now, plan)
     # Sorted by key so concurrent writers lock index entries in the same order.

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialflow.db.sql import one_of
-from dialflow.db.tables import RECORD_COLUMNS, dnc_entries, record_logs, records
+from dialflow.db.tables import RECORD_COLUMNS, record_logs, records
 from dialflow.db.types import sqlite_timestamp
 from dialflow.records.status import LIVE_STATUSES, RecordStatus
 
@@ -109,43 +109,25 @@ async def find_by_dedup_keys(
     return {row["dedup_key"]: row for row in result.mappings()}
 
 
-async def suppressed_phones(
-    conn: AsyncConnection, workspace_id: int, phones: Sequence[str], now: datetime
-) -> set[str]:
-    """The subset of ``phones`` on the workspace's do-not-call list right now."""
-    if not phones:
-        return set()
-    result = await conn.execute(
-        select(dnc_entries.c.phone).where(
-            dnc_entries.c.workspace_id == workspace_id,
-            one_of(conn, dnc_entries.c.phone, phones),
-            or_(dnc_entries.c.expires_at.is_(None), dnc_entries.c.expires_at > now),
-        )
-    )
-    return set(result.scalars())
-
-
-_UPDATABLE = (
-    "list_id",
-    "phone",
-    "phones",
-    "first_name",
-    "last_name",
-    "email",
-    "zip",
-    "timezone",
-    "timezone_source",
-    "timezone_candidates",
-    "priority",
-    "placeholders",
-    "meta",
-    "external_id",
-    "case_id",
-    "external_provider",
-    "external_url",
-    "profile_id",
-    "transfer_number",
-    "updated_at",
+# What a new submission may change on a live record: its data, not its place in the workflow.
+_UPDATABLE = tuple(
+    name
+    for name in RECORD_COLUMNS
+    if name
+    not in {
+        "id",
+        "workspace_id",
+        "workflow_id",
+        "dedup_key",
+        "status",
+        "cycle",
+        "step_id",
+        "attempts",
+        "dispatch_rank",
+        "cycle_started_at",
+        "next_due_at",
+        "created_at",
+    }
 )
 
 
