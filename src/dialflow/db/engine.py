@@ -72,7 +72,11 @@ class Database:
         self.url = url
         target = async_url(url)
         self.dialect = target.get_backend_name()
-        kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _json_dumps}
+        kwargs: dict[str, Any] = {
+            "echo": echo,
+            "json_serializer": _json_dumps,
+            "json_deserializer": msgspec.json.decode,
+        }
         if self.dialect == "postgresql":
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(target, **kwargs)
