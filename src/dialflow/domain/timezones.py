@@ -106,6 +106,9 @@ def _zip_table() -> dict[str, ResolvedTimezone]:
             if resolved is None:
                 resolved = shared[zone] = ResolvedTimezone(zone, TimezoneSource.ZIP, (zone,))
             table[code] = resolved
+    # The package keeps every ZIP's full record (~150 MiB) cached; we need only the zones.
+    if hasattr(zipcodes, "_zips_cache"):
+        zipcodes._zips_cache = None
     return table
 
 

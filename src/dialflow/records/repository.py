@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import Select, String, and_, bindparam, case, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialflow.db.sql import one_of
 from dialflow.db.tables import RECORD_COLUMNS, record_logs, records
-from dialflow.db.types import sqlite_timestamp
+from dialflow.db.types import UtcDateTime, sqlite_timestamp
 from dialflow.records.status import LIVE_STATUSES, RecordStatus
 
 # Built from the fixed column tuple above, never from input.
@@ -22,9 +23,7 @@ _SQLITE_INSERT = (
 )
 _PG_COPY = f"COPY records ({', '.join(RECORD_COLUMNS)}) FROM STDIN"
 _TIMESTAMP_POSITIONS = tuple(
-    i
-    for i, name in enumerate(RECORD_COLUMNS)
-    if name in {"next_due_at", "created_at", "updated_at"}
+    i for i, name in enumerate(RECORD_COLUMNS) if isinstance(records.c[name].type, UtcDateTime)
 )
 
 
@@ -100,11 +99,28 @@ async def find_by_dedup_keys(
     """Existing records holding these keys, locked on PostgreSQL until the chunk commits."""
     if not keys:
         return {}
-    query = (
-        select(records.c.id, records.c.dedup_key, records.c.status, records.c.cycle)
-        .where(records.c.workflow_id == workflow_id, one_of(conn, records.c.dedup_key, keys))
-        .with_for_update()
-    )
+    columns = (records.c.id, records.c.dedup_key, records.c.status, records.c.cycle)
+    if conn.dialect.name == "postgresql":
+        # A join on unnest() probes the unique (workflow_id, dedup_key) index once per key; with
+        # a plain "= ANY" PostgreSQL may scan the workflow's whole range of another index when
+        # its statistics have not seen this workflow yet.
+        wanted = (
+            func.unnest(bindparam("keys", list(keys), type_=ARRAY(String)))
+            .table_valued("key")
+            .render_derived()
+        )
+        query = (
+            select(*columns)
+            .join_from(wanted, records, records.c.dedup_key == wanted.c.key)
+            .where(records.c.workflow_id == workflow_id)
+            .with_for_update(of=records)
+        )
+    else:
+        query = (
+            select(*columns)
+            .where(records.c.workflow_id == workflow_id, records.c.dedup_key.in_(keys))
+            .with_for_update()
+        )
     result = await conn.execute(query)
     return {row["dedup_key"]: row for row in result.mappings()}
 
