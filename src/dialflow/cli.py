@@ -18,7 +18,7 @@ from dialflow.db.engine import Database, sync_url
 from dialflow.domain.workflows import WorkflowStatus
 from dialflow.errors import ApiError
 from dialflow.settings import Settings
-from dialflow.workflows.definition import WorkflowCreate
+from dialflow.workflows.definition import WorkflowCreate, WorkflowDefinition
 from dialflow.workflows.service import create_workflow
 from dialflow.workspaces import service as workspaces
 
@@ -36,6 +36,23 @@ DatabaseOption = Annotated[
     str | None,
     typer.Option("--database-url", envvar="DIALFLOW_DATABASE_URL", help="Database URL."),
 ]
+
+
+# Every day within the legal hours, so a first record is dialed soon on most days and times.
+DEMO_DEFINITION = {
+    "calling_hours": {
+        "start": "08:00",
+        "end": "21:00",
+        "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    },
+    "steps": [
+        {
+            "id": "call-1",
+            "type": "call",
+            "script": "Hi {{ first_name | default('there') }}, this is a demo call from dialflow.",
+        }
+    ],
+}
 
 
 def _settings(database_url: str | None) -> Settings:
@@ -128,7 +145,11 @@ async def _first_start(db: Database, base_url: str) -> None:
     workflow = await create_workflow(
         db,
         created.workspace_id,
-        WorkflowCreate(name="Demo workflow", status=WorkflowStatus.ACTIVE),
+        WorkflowCreate(
+            name="Demo workflow",
+            status=WorkflowStatus.ACTIVE,
+            definition=WorkflowDefinition.model_validate(DEMO_DEFINITION),
+        ),
     )
     console.print("\n[bold]First start:[/bold] created workspace 'default' and workflow ")
     console.print(f"'Demo workflow' (key {workflow.key}). Your API key, shown only this once:\n")
@@ -139,6 +160,10 @@ async def _first_start(db: Database, base_url: str) -> None:
         f"      -H 'Authorization: Bearer {created.api_key}' \\\n"
         "      -H 'Content-Type: application/json' \\\n"
         """      -d '{"phone": "2125551234", "first_name": "Ada", "last_name": "Lovelace"}'\n"""
+    )
+    console.print(
+        "The simulator dials it within its local calling hours (08:00-21:00, every day); "
+        "follow it at /v1/records/<record_id>.\n"
     )
 
 
