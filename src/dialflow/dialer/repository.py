@@ -179,16 +179,6 @@ async def update_held_records(conn: AsyncConnection, changes: Sequence[dict[str,
         )
 
 
-async def finish_attempt(conn: AsyncConnection, attempt_id: int, values: dict[str, Any]) -> bool:
-    """End a live attempt; False when it had already ended (by the watchdog or a reaper)."""
-    result = await conn.execute(
-        update(attempts)
-        .where(attempts.c.id == attempt_id, attempts.c.status.in_(ATTEMPT_LIVE))
-        .values(**values)
-    )
-    return result.rowcount > 0
-
-
 async def live_attempt(conn: AsyncConnection, record_id: int) -> RowMapping | None:
     result = await conn.execute(
         select(attempts).where(
@@ -206,10 +196,6 @@ async def overdue_attempts(conn: AsyncConnection, now: datetime, limit: int) -> 
         .limit(limit)
     )
     return list(result.mappings())
-
-
-async def get_record(conn: AsyncConnection, record_id: int) -> RowMapping | None:
-    return (await conn.execute(select(records).where(records.c.id == record_id))).mappings().first()
 
 
 async def take_record(
