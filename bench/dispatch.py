@@ -6,9 +6,11 @@ count W (default 1 and 2) this:
 
 1. **throughput**, ``--repeat`` times: creates a fresh database (``dialflow db upgrade``), loads
    N due records into an active workflow through the product's own ``ingest`` (requests of
-   10,000), runs ``ANALYZE``, then starts W ``dialflow worker`` processes and polls the database
-   every 0.2 s until every record is completed. Dials/s = N / (last attempt's ``created_at`` -
-   first attempt's ``created_at``); the wall time from starting the workers is reported too;
+   10,000), runs ``ANALYZE records``, then starts W ``dialflow worker`` processes and polls
+   the database every 0.2 s until every record is completed. Dials/s = N / (last attempt's
+   ``created_at`` - first attempt's ``created_at``); the wall time from starting the workers and
+   the CPU time of the workers, of their PostgreSQL backends and of the rest of the machine
+   are reported too;
 2. **raw baseline**, in the last throughput database: loads the same N records into a fresh
    (draft, so no worker could touch it) workflow and runs a bare psycopg loop in W processes:
    claim a batch (the product's claim statement: materialized CTE, ``FOR UPDATE SKIP LOCKED``),
@@ -18,13 +20,15 @@ count W (default 1 and 2) this:
    started and left idle, then records added through ``ingest`` one every 20 ms and then in
    bursts of 100 every 200 ms (``--latency-seconds`` each). Latency per record = its first
    attempt's ``created_at`` - its ``created_at`` (both written by the product, Python UTC
-   clocks on this machine); p50 / p99 / max.
+   clocks on this machine); p50 / p99 / max. Also reported: each ``ingest`` call's duration and
+   the first dial measured from when the call returned (the engine's own share).
 
 It prints a table, then one JSON object with every figure as the last line.
 
     .venv/bin/python bench/dispatch.py --quick
     .venv/bin/python bench/dispatch.py                       # 50,000 records x 3, W = 1 and 2
-    .venv/bin/python bench/dispatch.py --batch 1000 --workers 1
+    .venv/bin/python bench/dispatch.py --batch 500                # DIALFLOW_DIALER_BATCH_SIZE
+    .venv/bin/python bench/dispatch.py --workers 1 --skip-latency --poll-seconds 0.05
 """
 
 from __future__ import annotations
@@ -756,13 +760,13 @@ def print_table(report: dict[str, Any]) -> None:
             f"({item['other_load_cores']} cores busy with other work); "
             f"claim batches {item['batches_median']}"
         )
-    targets = report["targets"]
-    print(
-        f"\ntargets: >= {TARGET_DIALS_PER_S:,.0f} dials/s and p99 <= {TARGET_P99_MS:.0f} ms: "
-        + ", ".join(
-            f"W={w} {'met' if ok else 'MISSED'}" for w, ok in targets["met_per_workers"].items()
+    print()
+    for w, met in report["targets"]["met_per_workers"].items():
+        print(
+            f"targets W={w}: >= {TARGET_DIALS_PER_S:,.0f} dials/s "
+            f"{'met' if met['dials_per_s'] else 'MISSED'}; intake-to-dial p99 <= "
+            f"{TARGET_P99_MS:.0f} ms {'met' if met['p99_ms'] else 'MISSED'}"
         )
-    )
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -865,8 +869,10 @@ def main(argv: list[str] | None = None) -> int:
                 "latency_ms": latency,
             }
         met = {
-            w: item["dials_per_s"] >= TARGET_DIALS_PER_S
-            and item["latency_ms"]["all"].get("p99_ms", math.inf) <= TARGET_P99_MS
+            w: {
+                "dials_per_s": item["dials_per_s"] >= TARGET_DIALS_PER_S,
+                "p99_ms": item["latency_ms"]["all"].get("p99_ms", math.inf) <= TARGET_P99_MS,
+            }
             for w, item in per_w.items()
         }
         report = {
@@ -883,7 +889,7 @@ def main(argv: list[str] | None = None) -> int:
                 "dials_per_s": TARGET_DIALS_PER_S,
                 "p99_ms": TARGET_P99_MS,
                 "met_per_workers": met,
-                "met": all(met.values()),
+                "met": all(all(m.values()) for m in met.values()),
             },
             "machine": _machine(),
             "versions": _versions(),
