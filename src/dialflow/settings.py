@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = 24
     # The engine inside `serve` (a `worker` always runs it).
     dialer: bool = True
-    dialer_batch_size: int = 200
+    dialer_batch_size: int = 500
     dialer_max_in_flight: int = 2_000
     dialer_lease_seconds: float = 30.0
     dialer_poll_seconds: float = 1.0

@@ -133,6 +133,10 @@ class Wakeups:
                 )
                 await conn.commit()
 
+    def poke(self) -> None:
+        """Wake this process's workers only (capacity freed up, nothing new in the database)."""
+        self._event.set()
+
     async def wait(self, seconds: float) -> bool:
         """Sleep until woken or for ``seconds``; True when woken."""
         try:

@@ -82,7 +82,7 @@ def worker_name() -> str:
 @dataclass(frozen=True)
 class DialerConfig:
     owner: str = field(default_factory=worker_name)
-    batch_size: int = 200
+    batch_size: int = 500
     max_in_flight: int = 2_000
     lease: timedelta = timedelta(seconds=30)
     poll_seconds: float = 1.0
@@ -151,6 +151,7 @@ class Dialer:
         self._slots = asyncio.Semaphore(self.config.max_in_flight)
         self._running: dict[int, asyncio.Task[None]] = {}  # record id -> its task
         self._waiting: dict[int, _Job] = {}  # claimed, step not started yet
+        self._full = False  # a pass stopped at max_in_flight
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self._http: httpx.AsyncClient | None = None
@@ -247,6 +248,7 @@ class Dialer:
         for workflow in active:
             room = min(self.config.batch_size, self.config.max_in_flight - self.in_flight)
             if room <= 0:
+                self._full = True  # the next finished step wakes the scheduler
                 break
             jobs = await self._schedule_workflow(workflow, room)
             for job in jobs:
@@ -265,6 +267,9 @@ class Dialer:
 
         def forget(_task: asyncio.Task[None]) -> None:
             self._running.pop(record_id, None)
+            if self._full:
+                self._full = False
+                self.wakeups.poke()
 
         task.add_done_callback(forget)
 
