@@ -57,10 +57,10 @@ from typing import Any
 
 import psycopg
 
+from bench_phones import LINES_PER_EXCHANGE, valid_prefixes
+
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_BASE_URL = "postgresql://postgres@127.0.0.1:5432"
-AREA_CODES = ("212", "312", "415", "617", "713", "206", "305", "404", "503", "602")
-LINES_PER_EXCHANGE = 10_000
 REQUEST_RECORDS = 10_000  # the product's per-request maximum
 POLL_S = 0.2
 WORKER_STOP_TIMEOUT_S = 20.0
@@ -111,20 +111,7 @@ class Phones:
     """Distinct valid NANP numbers, handed out in order (never twice in one run)."""
 
     def __init__(self) -> None:
-        from dialflow.domain.errors import FieldErrors  # noqa: PLC0415
-        from dialflow.domain.phones import normalize_phone  # noqa: PLC0415
-
-        self.prefixes: list[str] = []
-        for area in AREA_CODES:
-            for exchange in range(200, 1000):
-                text = str(exchange)
-                if text[1:] == "11" or text == "555":
-                    continue
-                try:
-                    normalize_phone(f"{area}{text}4567")
-                except FieldErrors:
-                    continue
-                self.prefixes.append(area + text)
+        self.prefixes = valid_prefixes()
         self.used = 0
 
     def take(self, count: int) -> list[dict[str, str]]:

@@ -48,9 +48,8 @@ import httpx
 import msgspec
 import psycopg
 
+from bench_phones import LINES_PER_EXCHANGE, valid_prefixes
 from dialflow.db.tables import RECORD_COLUMNS
-from dialflow.domain.errors import FieldErrors
-from dialflow.domain.phones import normalize_phone
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 HOST = "127.0.0.1"
@@ -60,13 +59,11 @@ REQUEST_TIMEOUT_S = 300.0
 MIB = 1024 * 1024
 
 # Real area codes; exchanges 200-999 minus N11 and 555, kept only where phonenumbers agrees.
-AREA_CODES = ("212", "312", "415", "617", "713", "206", "305", "404", "503", "602")
 ZIPS = ("10001", "60601", "94105", "02134", "77002", "98101", "33101", "30301", "97201", "85001")
 FIRST_NAMES = ("Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia")
 LAST_NAMES = ("Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson")
 CAR_MODELS = ("corolla", "civic", "model 3", "f-150", "golf", "outback", "mustang", "prius")
 CAMPAIGNS = ("spring", "summer", "autumn", "winter")
-LINES_PER_EXCHANGE = 10_000
 
 _RESPONSE_DECODER = None  # built lazily (msgspec.json.Decoder of _Response)
 
@@ -78,27 +75,11 @@ class _Response(msgspec.Struct):
 # --- data ------------------------------------------------------------------------------------
 
 
-def _valid_prefixes() -> list[str]:
-    """Area code + exchange pairs the product's phone validation accepts (checked once)."""
-    prefixes = []
-    for area in AREA_CODES:
-        for exchange in range(200, 1000):
-            text = str(exchange)
-            if text[1:] == "11" or text == "555":
-                continue
-            try:
-                normalize_phone(f"{area}{text}4567")
-            except FieldErrors:
-                continue
-            prefixes.append(area + text)
-    return prefixes
-
-
 class PhoneSpace:
     """A deterministic bijection index -> unique valid 10-digit phone, scattered over the space."""
 
     def __init__(self, seed: int) -> None:
-        self.prefixes = _valid_prefixes()
+        self.prefixes = valid_prefixes()
         self.size = len(self.prefixes) * LINES_PER_EXCHANGE
         rng = random.Random(seed)
         step = rng.randrange(self.size // 3, self.size // 2)
