@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from dialflow import __version__
 from dialflow.calls.api import router as calls_router
 from dialflow.db.engine import Database
+from dialflow.dialects import dialect_routers
 from dialflow.dnc.api import router as dnc_router
 from dialflow.http import BodyLimitMiddleware, install_error_handlers
 from dialflow.intake.validate import warm_caches
@@ -84,4 +85,6 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(lists_router)
     app.include_router(dnc_router)
     app.include_router(calls_router)
+    for router in dialect_routers():
+        app.include_router(router)
     return app

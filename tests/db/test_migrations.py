@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
 from dialflow.db import migrate
@@ -12,7 +13,7 @@ from dialflow.db.engine import sync_url
 from dialflow.db.tables import metadata
 from tests.conftest import create_postgres_database, drop_postgres_database
 
-HEAD = "0003"
+HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
 
 
 def _check_round_trip(url: str) -> None:
