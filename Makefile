@@ -16,7 +16,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 serve: $(STAMP)
 	mkdir -p var
-	$(BIN)/dialflow serve
+	DIALFLOW_WEBHOOK_ALLOW_PRIVATE=$${DIALFLOW_WEBHOOK_ALLOW_PRIVATE:-true} $(BIN)/dialflow serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

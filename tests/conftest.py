@@ -88,7 +88,8 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+    # Webhook receivers in tests listen on loopback.
+    return Settings(database_url=database_url, webhook_allow_private=True)
 
 
 @dataclass(frozen=True)

@@ -217,12 +217,12 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
-def start_server(database_url: str, log: Path, started: list[Server]) -> Server:
+def start_server(database_url: str, log: Path, started: list[Server], *options: str) -> Server:
     """Start ``dialflow serve`` (recorded in ``started`` to be stopped) and wait for /health."""
     port = free_port()
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [str(DIALFLOW), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [str(DIALFLOW), "serve", "--host", "127.0.0.1", "--port", str(port), *options],
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=clean_env(DIALFLOW_DATABASE_URL=database_url),
@@ -318,3 +318,32 @@ def test_serve_first_start_prints_a_working_key_and_curl_command(
     fetched = httpx.get(f"{second.base_url}/v1/records/{record_id}", headers=headers, timeout=10.0)
     assert fetched.status_code == 200, fetched.text
     assert fetched.json()["phone"] == "+12125551234"
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_serve_with_several_worker_processes(tmp_path: Path, servers: list[Server]) -> None:
+    database_url = f"sqlite:///{tmp_path / 'workers.db'}"
+    server = start_server(database_url, tmp_path / "workers.log", servers, "--workers", "2")
+    api_key = re.findall(rf"^\s+({KEY.pattern})\s*$", server.output, flags=re.MULTILINE)[0]
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while len(_children(server.process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(_children(server.process.pid)) >= 2, server.output
+    headers = {"Authorization": f"Bearer {api_key}"}
+    # New connections land on either process; every one answers from the same database.
+    for _ in range(6):
+        with httpx.Client(base_url=server.base_url, headers=headers, timeout=10.0) as client:
+            listed = client.get("/v1/workflows")
+            assert listed.status_code == 200, listed.text
+            assert len(listed.json()["items"]) == 1

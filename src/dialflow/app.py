@@ -11,14 +11,16 @@ from pydantic import BaseModel
 from dialflow import __version__
 from dialflow.calls.api import router as calls_router
 from dialflow.db.engine import Database
-from dialflow.dialects import dialect_routers
+from dialflow.dialects import body_limit_refusals, dialect_routers
+from dialflow.dialects.altcraft.service import resume_import_tasks
 from dialflow.dnc.api import router as dnc_router
 from dialflow.http import BodyLimitMiddleware, install_error_handlers
 from dialflow.intake.validate import warm_caches
 from dialflow.lists.api import router as lists_router
 from dialflow.records.api import router as records_router
-from dialflow.runtime import build_dialer, build_registry
+from dialflow.runtime import build_deliverer, build_dialer, build_registry
 from dialflow.settings import Settings
+from dialflow.webhooks.api import router as webhooks_router
 from dialflow.workflows.api import router as workflows_router
 
 DESCRIPTION = """
@@ -49,11 +51,15 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         warm_caches()
         dialer = build_dialer(database, settings, registry) if settings.dialer else None
-        if dialer is not None:
+        deliverer = build_deliverer(database, settings) if settings.dialer else None
+        if dialer is not None and deliverer is not None:
             await dialer.start()
+            await deliverer.start()
+            await resume_import_tasks(database, settings)
         yield
-        if dialer is not None:
+        if dialer is not None and deliverer is not None:
             await dialer.stop()
+            await deliverer.stop()
         if owns_db:
             await database.dispose()
 
@@ -68,13 +74,19 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             {"name": "lists", "description": "The records added together, with counts."},
             {"name": "do-not-call", "description": "Numbers that are never dialed."},
             {"name": "calls", "description": "Call attempts and their recordings."},
+            {
+                "name": "webhooks",
+                "description": "Signed, retried event deliveries: endpoints, events, replays.",
+            },
         ],
     )
     app.state.db = database
     app.state.settings = settings
     app.state.registry = registry
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, limit=settings.max_body_bytes, refusals=body_limit_refusals()
+    )
 
     @app.get("/health", tags=["health"], summary="Liveness and database kind")
     async def health() -> Health:
@@ -85,6 +97,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(lists_router)
     app.include_router(dnc_router)
     app.include_router(calls_router)
+    app.include_router(webhooks_router)
     for router in dialect_routers():
         app.include_router(router)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app of one process of ``dialflow serve --workers N``: settings from DIALFLOW_*."""
+    return create_app(Settings())

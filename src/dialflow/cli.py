@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -172,6 +173,16 @@ def serve(
     host: Annotated[str | None, typer.Option(envvar="DIALFLOW_HOST")] = None,
     port: Annotated[int | None, typer.Option(envvar="DIALFLOW_PORT")] = None,
     database_url: DatabaseOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            envvar="DIALFLOW_WORKERS",
+            min=1,
+            help="Server processes. More than one spreads request parsing and validation over "
+            "cores; each also runs the engine, which is safe on PostgreSQL (SQLite serialises "
+            "writers across processes, so extra processes help it less).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the API (SQLite databases are migrated on start)."""
     from dialflow.app import create_app  # noqa: PLC0415 - keep CLI start-up light
@@ -191,8 +202,23 @@ def serve(
     base_url = f"http://{settings.host}:{settings.port}"
     _run(url, lambda db: _first_start(db, base_url))
     console.print(f"dialflow on {base_url}  (API docs: {base_url}/docs, database: {url})")
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
+        )
+        return
+    # Worker processes build their own app from the environment: hand them these settings.
+    os.environ.update(
+        DIALFLOW_DATABASE_URL=url, DIALFLOW_HOST=settings.host, DIALFLOW_PORT=str(settings.port)
+    )
     uvicorn.run(
-        create_app(settings),
+        "dialflow.app:create_app_from_env",
+        factory=True,
+        workers=workers,
         host=settings.host,
         port=settings.port,
         log_level="warning",

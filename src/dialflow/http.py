@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import msgspec
@@ -122,9 +123,23 @@ class BodyLimitMiddleware:
     """Refuse bodies over the limit on every route: at once when Content-Length says so,
     else as soon as the streamed body passes it, so an oversized body is never held whole."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        refusals: Mapping[str, Callable[[Scope], Response]] | None = None,
+    ) -> None:
         self.app = app
         self.limit = limit
+        # Path prefix -> the answer of that API's own envelope (a dialect's), else the native one.
+        self.refusals = dict(refusals or {})
+
+    def _refusal(self, scope: Scope) -> Response:
+        for prefix, refuse in self.refusals.items():
+            if str(scope["path"]).startswith(prefix):
+                return refuse(scope)
+        error = _too_large(self.limit)
+        return json_response(error_body(error.code, error.message), 413)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -132,9 +147,7 @@ class BodyLimitMiddleware:
             return
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                error = _too_large(self.limit)
-                response = json_response(error_body(error.code, error.message), 413)
-                await response(scope, receive, send)
+                await self._refusal(scope)(scope, receive, send)
                 return
         received = 0
 

@@ -13,6 +13,7 @@ from dialflow.dialer.engine import Dialer, DialerConfig
 from dialflow.providers import default_registry
 from dialflow.providers.base import ProviderRegistry
 from dialflow.settings import Settings
+from dialflow.webhooks.delivery import Deliverer, DelivererConfig
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,18 @@ def build_registry(settings: Settings) -> ProviderRegistry:
         seed=settings.simulator_seed,
         time_scale=settings.simulator_time_scale,
         public_url=public_url(settings),
+    )
+
+
+def build_deliverer(db: Database, settings: Settings) -> Deliverer:
+    return Deliverer(
+        db,
+        DelivererConfig(
+            batch_size=settings.webhook_batch_size,
+            max_in_flight=settings.webhook_max_in_flight,
+            timeout_seconds=settings.webhook_timeout_seconds,
+            allow_private=settings.webhook_allow_private,
+        ),
     )
 
 
@@ -43,18 +56,22 @@ def build_dialer(db: Database, settings: Settings, registry: ProviderRegistry) -
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run the engine until SIGTERM or SIGINT, then stop gracefully."""
+    """Run the engine and the webhook deliverer until SIGTERM or SIGINT, then stop
+    gracefully."""
     db = Database(settings.database_url)
     dialer = build_dialer(db, settings, build_registry(settings))
+    deliverer = build_deliverer(db, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await dialer.start()
+    await deliverer.start()
     log.info("worker %s running", dialer.config.owner)
     try:
         await stop.wait()
     finally:
         await dialer.stop()
+        await deliverer.stop()
         await db.dispose()

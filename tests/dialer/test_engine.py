@@ -339,3 +339,75 @@ async def test_workflow_with_an_end_time_stops_by_itself(
     assert (await tenant.client.get(f"/v1/workflows/{workflow['key']}")).json()[
         "status"
     ] == "stopped"
+
+
+async def test_a_record_finished_during_its_call_stays_finished(
+    tenant: Tenant, db: Database, make_dialer: DialerFactory
+) -> None:
+    workflow = await make_workflow(
+        tenant.client,
+        calling_hours=ALWAYS_OPEN,
+        retry={
+            "max_attempts": 5,
+            "outcomes": {"no_answer": {"action": "RETRY", "period_minutes": 1}},
+        },
+    )
+    [record_id] = await add(tenant, workflow, 3)
+    sim = always("no_answer", time_scale=0.01, min_duration_seconds=30, max_duration_seconds=30)
+    dialer = make_dialer(sim)
+    assert await dialer.run_once() == 1  # the call is now ringing for ~0.3 s
+    done = await tenant.client.post(f"/v1/records/{record_id}/complete")
+    assert done.status_code == 200, done.text
+    await dialer.settle()
+    record = (await tenant.client.get(f"/v1/records/{record_id}")).json()
+    assert record["status"] == "completed"
+    assert record["final_outcome"] == "marked_complete"
+    async with db.read() as conn:
+        ended = (
+            await conn.execute(
+                select(attempts.c.status, attempts.c.end_reason, attempts.c.note).where(
+                    attempts.c.workflow_id == workflow["id"]
+                )
+            )
+        ).one()
+    assert ended.status == "completed"
+    assert ended.end_reason == "no_answer"
+    assert "completed while this attempt ran" in ended.note
+    await drain(dialer)
+    async with db.read() as conn:
+        count = (
+            await conn.execute(
+                select(func.count())
+                .select_from(attempts)
+                .where(attempts.c.workflow_id == workflow["id"])
+            )
+        ).scalar_one()
+    assert count == 1  # never dialed again
+
+
+async def test_the_watchdog_ends_an_attempt_whose_record_was_finished(
+    tenant: Tenant, db: Database, make_dialer: DialerFactory
+) -> None:
+    workflow = await make_workflow(tenant.client, calling_hours=ALWAYS_OPEN)
+    [record_id] = await add(tenant, workflow, 4)
+    # The call never ends by itself within the test (a 10-minute call in real time).
+    sim = always("no_answer", time_scale=1.0, min_duration_seconds=600, max_duration_seconds=600)
+    clock = Clock()
+    first = make_dialer(sim, clock=clock)
+    assert await first.run_once() == 1
+    await tenant.client.post(f"/v1/records/{record_id}/complete")
+    clock.advance(hours=2)  # past the attempt's deadline
+    watchdog = make_dialer(always("no_answer"), clock=clock)
+    await watchdog.reap_once()
+    async with db.read() as conn:
+        ended = (
+            await conn.execute(
+                select(attempts.c.status, attempts.c.end_reason).where(
+                    attempts.c.workflow_id == workflow["id"]
+                )
+            )
+        ).one()
+    assert tuple(ended) == ("failed", "timeout")
+    record = (await tenant.client.get(f"/v1/records/{record_id}")).json()
+    assert record["status"] == "completed"
+    await first.stop(grace_seconds=0)

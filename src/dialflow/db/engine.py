@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 import psycopg
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WAKEUP_CHANNEL = "dialflow_due"
+WEBHOOK_CHANNEL = "dialflow_webhooks"
 log = logging.getLogger(__name__)
 
 
@@ -83,7 +85,8 @@ class Database:
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
         if self.dialect == "sqlite":
             configure_sqlite(self.engine.sync_engine)
-        self.wakeups = Wakeups(self)
+        self.wakeups = Wakeups(self, WAKEUP_CHANNEL)
+        self.webhook_wakeups = Wakeups(self, WEBHOOK_CHANNEL)
 
     @property
     def is_sqlite(self) -> bool:
@@ -97,18 +100,38 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction: committed on exit, rolled back on any exception."""
+        """A write transaction: committed on exit, rolled back on any exception.
+
+        Callbacks registered with ``after_commit`` run once the commit succeeded."""
         if self._write_lock is None:
-            async with self.engine.connect() as conn, conn.begin():
-                yield conn
+            async with self.engine.connect() as conn:
+                async with conn.begin():
+                    yield conn
+                _run_after_commit(conn)
             return
         async with self._write_lock, self.engine.connect() as conn:
             await conn.execution_options(sqlite_write=True)
             async with conn.begin():
                 yield conn
+            _run_after_commit(conn)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def after_commit(conn: AsyncConnection, callback: Callable[[], None]) -> None:
+    """Run ``callback`` after this write transaction commits (never if it rolls back)."""
+    callbacks: list[Callable[[], None]] = conn.info.setdefault(_AFTER_COMMIT, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
+
+
+def _run_after_commit(conn: AsyncConnection) -> None:
+    for callback in conn.info.pop(_AFTER_COMMIT, []):
+        callback()
+
+
+_AFTER_COMMIT = "dialflow_after_commit"
 
 
 class Wakeups:
@@ -118,8 +141,13 @@ class Wakeups:
     Workers always poll as well, so a lost notification only costs latency.
     """
 
-    def __init__(self, db: Database) -> None:
+    # Started wake-ups of this process, by channel: a commit anywhere in the process can poke
+    # them without holding a reference to the worker.
+    _started: ClassVar[dict[str, weakref.WeakSet[Wakeups]]] = {}
+
+    def __init__(self, db: Database, channel: str) -> None:
         self._db = db
+        self.channel = channel
         self._event = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
 
@@ -129,7 +157,7 @@ class Wakeups:
         if self._db.dialect == "postgresql":
             async with self._db.engine.connect() as conn:
                 await conn.execute(
-                    text("SELECT pg_notify(:channel, '')"), {"channel": WAKEUP_CHANNEL}
+                    text("SELECT pg_notify(:channel, '')"), {"channel": self.channel}
                 )
                 await conn.commit()
 
@@ -146,11 +174,19 @@ class Wakeups:
         self._event.clear()
         return True
 
+    @classmethod
+    def poke_local(cls, channel: str) -> None:
+        """Wake this process's started workers of ``channel``."""
+        for wakeups in list(cls._started.get(channel, ())):
+            wakeups.poke()
+
     async def start(self) -> None:
+        self._started.setdefault(self.channel, weakref.WeakSet()).add(self)
         if self._db.dialect == "postgresql" and self._listener is None:
             self._listener = asyncio.create_task(self._listen(), name="dialflow-listen")
 
     async def stop(self) -> None:
+        self._started.get(self.channel, weakref.WeakSet()).discard(self)
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -163,7 +199,7 @@ class Wakeups:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {WAKEUP_CHANNEL}")
+                    await conn.execute(f"LISTEN {self.channel}")
                     async for _ in conn.notifies():
                         self._event.set()
             except psycopg.Error:

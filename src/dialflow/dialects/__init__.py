@@ -5,10 +5,20 @@ native API, and answers in the vendor's envelope. No business rule lives here.""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable
+
+from fastapi import APIRouter, Response
+from starlette.types import Scope
 
 
 def dialect_routers() -> list[APIRouter]:
     from dialflow.dialects import airudder, altcraft, ncol, talkdesk, weya  # noqa: PLC0415
 
     return [ncol.router, weya.router, altcraft.router, airudder.router, talkdesk.router]
+
+
+def body_limit_refusals() -> dict[str, Callable[[Scope], Response]]:
+    """How each dialect answers a body declared over the size limit (before any route runs)."""
+    from dialflow.dialects.altcraft.codec import body_too_large_response  # noqa: PLC0415
+
+    return {"/api/v1.1/": body_too_large_response}

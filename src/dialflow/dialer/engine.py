@@ -54,6 +54,10 @@ from dialflow.providers.base import (
 from dialflow.records.repository import insert_logs
 from dialflow.records.service import log_entries
 from dialflow.templates import TemplateError, render
+from dialflow.webhooks import payloads
+from dialflow.webhooks import repository as webhooks_repo
+from dialflow.webhooks.events import EventType, NewEvent, emit
+from dialflow.webhooks.record_events import emit_workflow_status, finished_records
 from dialflow.workflows.definition import (
     CallStep,
     EmailStep,
@@ -644,12 +648,13 @@ class Dialer:
     async def _flush_outcomes(self, batch: list[_Outcome]) -> list[bool]:
         now = self.clock()
         async with self.db.write() as conn:
-            live = await repo.live_attempt_ids(conn, [item.attempt_id for item in batch])
+            live = await repo.live_attempts(conn, [item.attempt_id for item in batch])
             held = await repo.records_held(conn, [item.record_id for item in batch])
             accepted: list[bool] = []
             attempt_updates: list[dict[str, Any]] = []
             record_updates: list[dict[str, Any]] = []
             opted_out: list[dict[str, Any]] = []
+            ended: list[_Ended] = []
             for item in batch:
                 record = held.get(item.record_id)
                 ok = (
@@ -661,6 +666,32 @@ class Dialer:
                 if not ok:
                     continue
                 assert record is not None
+                if record["status"] != "in_progress":
+                    # Finished (completed, cancelled, deleted) through the API while the call
+                    # ran: the attempt ends, the record stays as the API left it.
+                    attempt_values = {
+                        **_ATTEMPT_END_DEFAULTS,
+                        **item.values,
+                        "note": f"the record was {record['status']} while this attempt ran",
+                    }
+                    attempt_updates.append({**attempt_values, "_id": item.attempt_id})
+                    ended.append(
+                        _Ended(
+                            record["workspace_id"],
+                            item.record_id,
+                            live[item.attempt_id],
+                            attempt_values,
+                            {
+                                "day": record["day"],
+                                "call": record["call"],
+                                "workflow_ended": True,
+                                "final_outcome": record["final_outcome"],
+                            },
+                            opted_out=False,
+                            finished_before=True,
+                        )
+                    )
+                    continue
                 progress = progress_of(record)
                 decision = decide(
                     item.definition, progress, item.outcome, now, phones=record["phones"]
@@ -678,12 +709,23 @@ class Dialer:
                     record, item.definition, progress, decision, now
                 )
                 record_updates.append({**values, "_id": item.record_id, "_owner": item.owner})
-                attempt_updates.append(
-                    {**_ATTEMPT_END_DEFAULTS, **item.values, "note": note, "_id": item.attempt_id}
+                attempt_values = {**_ATTEMPT_END_DEFAULTS, **item.values, "note": note}
+                attempt_updates.append({**attempt_values, "_id": item.attempt_id})
+                ended.append(
+                    _Ended(
+                        record["workspace_id"],
+                        item.record_id,
+                        live[item.attempt_id],
+                        attempt_values,
+                        values,
+                        opted_out=decision.add_to_dnc,
+                        finished_before=False,
+                    )
                 )
             await repo.end_attempts(conn, attempt_updates)
             await dnc_repo.add_missing(conn, opted_out)
             await repo.update_held_records(conn, record_updates)
+            await _emit_outcome_events(conn, ended, now)
         return accepted
 
     async def _apply(
@@ -781,7 +823,10 @@ class Dialer:
         attempts past their deadline."""
         now = self.clock()
         async with self.db.write() as conn:
-            await repo.stop_ended_workflows(conn, now)
+            for workflow in await repo.stop_ended_workflows(conn, now):
+                await emit_workflow_status(
+                    conn, workflow, workflow["status"], "stopped", "its end time passed", now
+                )
         async with self.db.write() as conn:
             taken = await claims.take_over_expired(
                 conn,
@@ -853,15 +898,6 @@ class Dialer:
 
     async def _end_overdue(self, attempt: RowMapping) -> None:
         """The watchdog: an attempt past its deadline ends as failed/timeout, whoever ran it."""
-        async with self.db.write() as conn:
-            if not await repo.take_record(
-                conn,
-                attempt["record_id"],
-                owner=self.config.owner,
-                until=self.clock() + self.config.lease,
-            ):
-                return
-        definition = await self._definition(attempt["workflow_id"])
         result = CallResult(
             provider_call_id=attempt["provider_call_id"] or "",
             end_reason=EndReason.TIMEOUT,
@@ -869,6 +905,30 @@ class Dialer:
             duration_seconds=0,
             failure_reason="ended by the watchdog: no result before the attempt's deadline",
         )
+        async with self.db.write() as conn:
+            if not await repo.take_record(
+                conn,
+                attempt["record_id"],
+                owner=self.config.owner,
+                until=self.clock() + self.config.lease,
+            ):
+                # The record already finished (through the API): end the attempt alone.
+                if not await repo.live_attempts(conn, [attempt["id"]]):
+                    return  # its worker ended it meanwhile
+                values = {**_call_values(result, self.clock()), "status": "failed"}
+                await repo.end_attempts(
+                    conn,
+                    [
+                        {
+                            **_ATTEMPT_END_DEFAULTS,
+                            **values,
+                            "note": "ended by the watchdog after the record finished",
+                            "_id": attempt["id"],
+                        }
+                    ],
+                )
+                return
+        definition = await self._definition(attempt["workflow_id"])
         await self._record_outcome(
             attempt["record_id"],
             attempt["id"],
@@ -892,6 +952,80 @@ class _Outcome:
     values: dict[str, Any]
     outcome: StepOutcome
     owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    """An attempt ended in a flush: what its events are built from."""
+
+    workspace_id: int
+    record_id: int
+    attempt: RowMapping
+    attempt_values: dict[str, Any]
+    record_values: dict[str, Any]
+    opted_out: bool
+    # The record had already finished (its record.completed was sent then).
+    finished_before: bool
+
+
+_CHANNEL_EVENTS = {
+    "call": EventType.CALL_COMPLETED,
+    "sms": EventType.SMS_COMPLETED,
+    "email": EventType.EMAIL_COMPLETED,
+}
+
+
+async def _emit_outcome_events(
+    conn: AsyncConnection, ended: Sequence[_Ended], now: datetime
+) -> None:
+    """The events of a flush's ended attempts, in the flush's transaction (only built when an
+    endpoint of the workspace listens: the hot path stays lean otherwise)."""
+    endpoints = await webhooks_repo.enabled_endpoints(conn, {item.workspace_id for item in ended})
+    ended = [item for item in ended if item.workspace_id in endpoints]
+    if not ended:
+        return
+    record_ids = [item.record_id for item in ended]
+    records = await webhooks_repo.payload_records(conn, record_ids)
+    workflows = await webhooks_repo.workflow_names(
+        conn, {record["workflow_id"] for record in records.values()}
+    )
+    found: list[NewEvent] = []
+    finished: dict[int, RowMapping] = {}
+    for item in ended:
+        record = records[item.record_id]
+        workflow = workflows[record["workflow_id"]]
+        data = payloads.attempt_completed(
+            item.attempt,
+            item.attempt_values,
+            record,
+            {
+                "day": item.record_values["day"],
+                "call": item.record_values["call"],
+                "workflow_ended": item.record_values["workflow_ended"],
+                "final_outcome": item.record_values["final_outcome"],
+            },
+            workflow,
+            now,
+        )
+        scope = {"workflow_id": record["workflow_id"], "record_id": record["id"]}
+        channel_event = _CHANNEL_EVENTS.get(item.attempt["channel"])
+        if channel_event is not None:
+            found.append(NewEvent(item.workspace_id, channel_event, data, **scope))
+        found.append(NewEvent(item.workspace_id, EventType.ATTEMPT_COMPLETED, data, **scope))
+        if item.opted_out:
+            reason = "do_not_call outcome"
+            found.append(
+                NewEvent(
+                    item.workspace_id,
+                    EventType.RECORD_OPTED_OUT,
+                    payloads.record_opted_out(record, workflow, reason, now),
+                    **scope,
+                )
+            )
+        if item.record_values["workflow_ended"] and not item.finished_before:
+            finished[record["id"]] = record
+    found += await finished_records(conn, finished, workflows, now)
+    await emit(conn, found, now, endpoints=endpoints)
 
 
 # Every ended attempt sets the same columns, so one executemany can end a whole batch.

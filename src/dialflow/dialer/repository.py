@@ -119,14 +119,29 @@ async def attempts_started(
     )
 
 
-async def live_attempt_ids(conn: AsyncConnection, ids: Sequence[int]) -> set[int]:
-    """Which of these attempts are still live, locked until the transaction ends."""
+# What an ended attempt's events need of it.
+_ATTEMPT_COLUMNS = (
+    attempts.c.id,
+    attempts.c.step_id,
+    attempts.c.channel,
+    attempts.c.to_address,
+    attempts.c.from_address,
+    attempts.c.phone_type,
+    attempts.c.provider,
+    attempts.c.provider_call_id,
+    attempts.c.created_at,
+    attempts.c.started_at,
+)
+
+
+async def live_attempts(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, RowMapping]:
+    """These attempts that are still live, locked until the transaction ends."""
     result = await conn.execute(
-        select(attempts.c.id)
+        select(*_ATTEMPT_COLUMNS)
         .where(one_of(conn, attempts.c.id, ids), attempts.c.status.in_(ATTEMPT_LIVE))
         .with_for_update()
     )
-    return set(result.scalars())
+    return {row["id"]: row for row in result.mappings()}
 
 
 # What deciding a record's next step needs (not its placeholders or meta: fewer JSON decodes).
@@ -134,6 +149,8 @@ _PROGRESS_COLUMNS = (
     records.c.id,
     records.c.workspace_id,
     records.c.lease_owner,
+    records.c.status,
+    records.c.final_outcome,
     records.c.phone,
     records.c.phones,
     records.c.priority,
@@ -173,7 +190,11 @@ async def update_held_records(conn: AsyncConnection, changes: Sequence[dict[str,
         columns = [name for name in changes[0] if name not in {"_id", "_owner"}]
         await conn.execute(
             update(records)
-            .where(records.c.id == bindparam("_id"), records.c.lease_owner == bindparam("_owner"))
+            .where(
+                records.c.id == bindparam("_id"),
+                records.c.lease_owner == bindparam("_owner"),
+                records.c.status == "in_progress",
+            )
             .values({name: bindparam(name) for name in columns}),
             list(changes),
         )
@@ -210,14 +231,27 @@ async def take_record(
     return result.rowcount > 0
 
 
-async def stop_ended_workflows(conn: AsyncConnection, now: datetime) -> list[int]:
+async def stop_ended_workflows(conn: AsyncConnection, now: datetime) -> list[RowMapping]:
+    """Stop the workflows whose end time passed; answer them as they were before."""
     result = await conn.execute(
-        update(workflows)
+        select(
+            workflows.c.id,
+            workflows.c.workspace_id,
+            workflows.c.key,
+            workflows.c.name,
+            workflows.c.status,
+        )
         .where(workflows.c.status.in_(("active", "paused")), workflows.c.ends_at <= now)
-        .values(status="stopped", updated_at=now)
-        .returning(workflows.c.id)
+        .with_for_update()
     )
-    return list(result.scalars())
+    ended = list(result.mappings())
+    if ended:
+        await conn.execute(
+            update(workflows)
+            .where(one_of(conn, workflows.c.id, [row["id"] for row in ended]))
+            .values(status="stopped", updated_at=now)
+        )
+    return ended
 
 
 async def workflow_definition(conn: AsyncConnection, workflow_id: int) -> Any:

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import RowMapping
 
+from dialflow.calls.schemas import ErrorOut
 from dialflow.errors import NotFound
 from dialflow.http import DbDep, WorkspaceDep
 from dialflow.lists import service
@@ -90,3 +91,60 @@ async def get_list(list_id: str, db: DbDep, workspace_id: WorkspaceDep) -> ListO
 async def cancel_list(list_id: str, db: DbDep, workspace_id: WorkspaceDep) -> CancelOut:
     row, cancelled = await service.cancel_list(db, workspace_id, _list_id(list_id))
     return CancelOut(list=list_out(row), cancelled_records=cancelled)
+
+
+class ListStatusOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "list_id": "382830616739958784",
+                    "workflow_id": 1,
+                    "list_status": "open",
+                    "total": 3,
+                    "by_status": {"pending": 1, "in_progress": 0, "completed": 2, "cancelled": 0},
+                    "by_outcome": {"open": 1, "call_transferred": 1, "max_attempts": 1},
+                    "completed": False,
+                }
+            ]
+        }
+    )
+
+    list_id: str
+    workflow_id: int
+    list_status: str = Field(description="The list's own status: open or cancelled.")
+    total: int = Field(description="The records now in the list.")
+    by_status: dict[str, int] = Field(
+        description="pending, in_progress, completed, cancelled (every status, zeros included); "
+        "adds up to `total`."
+    )
+    by_outcome: dict[str, int] = Field(
+        description="Final outcome of finished records (call_transferred, max_attempts, "
+        "list_cancelled, marked_complete, ...); `open` for the unfinished. Adds up to `total`."
+    )
+    completed: bool = Field(
+        description="Every record of the list is terminal (completed or cancelled)."
+    )
+
+
+@router.get(
+    "/v1/lists/{list_id}/status",
+    summary="A list's progress",
+    description="How far the list's records have got: counts by record status and by final "
+    "outcome, each adding up to `total`, and `completed` once every record is terminal. "
+    "(`GET /v1/lists/{id}` gives the intake counts instead: accepted, invalid, ...). A record "
+    "updated or restarted by a later submission moves to that submission's list.",
+    response_model=ListStatusOut,
+    responses={404: {"model": ErrorOut, "description": "No such list in this workspace."}},
+)
+async def list_status(list_id: str, db: DbDep, workspace_id: WorkspaceDep) -> ListStatusOut:
+    status = await service.list_status(db, workspace_id, _list_id(list_id))
+    return ListStatusOut(
+        list_id=str(status.list["id"]),
+        workflow_id=status.list["workflow_id"],
+        list_status=status.list["status"],
+        total=status.total,
+        by_status=status.by_status,
+        by_outcome=status.by_outcome,
+        completed=status.completed,
+    )

@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dialflow.db.tables import lists
+from dialflow.db.tables import lists, records
 
 COUNT_COLUMNS = ("accepted", "updated", "duplicate", "invalid", "suppressed")
 
@@ -47,3 +47,15 @@ async def set_status(
     await conn.execute(
         update(lists).where(lists.c.id == list_id).values(status=status, cancelled_at=cancelled_at)
     )
+
+
+async def count_records_by_status_and_outcome(
+    conn: AsyncConnection, workspace_id: int, list_id: int
+) -> list[tuple[str, str | None, int]]:
+    """One snapshot of (status, final outcome, count) for the records now in a list."""
+    result = await conn.execute(
+        select(records.c.status, records.c.final_outcome, func.count())
+        .where(records.c.list_id == list_id, records.c.workspace_id == workspace_id)
+        .group_by(records.c.status, records.c.final_outcome)
+    )
+    return [(status, outcome, int(count)) for status, outcome, count in result]

@@ -13,8 +13,10 @@ from dialflow.lists import repository
 from dialflow.pagination import decode_cursor, next_cursor
 from dialflow.records import repository as records_repo
 from dialflow.records.service import log_entries
-from dialflow.records.status import RecordStatus
+from dialflow.records.status import LIVE_STATUSES, RecordStatus
+from dialflow.webhooks.record_events import emit_finished
 from dialflow.workflows import repository as workflows_repo
+from dialflow.workflows.service import OPEN_OUTCOME
 
 LIST_CANCELLED = "list_cancelled"
 
@@ -68,6 +70,37 @@ async def cancel_list(db: Database, workspace_id: int, list_id: int) -> tuple[Ro
             conn, log_entries(live, now, "cancelled", f"list {list_id} was cancelled")
         )
         await repository.set_status(conn, list_id, status="cancelled", cancelled_at=now)
+        await emit_finished(conn, workspace_id, live, now)
         updated = await repository.get_list(conn, workspace_id, list_id)
     assert updated is not None
     return updated, cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class ListStatus:
+    list: RowMapping
+    total: int
+    by_status: dict[str, int]
+    by_outcome: dict[str, int]
+
+    @property
+    def completed(self) -> bool:
+        """Every record of the list is terminal (true for a list with no records)."""
+        return all(self.by_status.get(s, 0) == 0 for s in LIVE_STATUSES)
+
+
+async def list_status(db: Database, workspace_id: int, list_id: int) -> ListStatus:
+    """The list's records counted by status and by final outcome (``open`` while unfinished),
+    from one snapshot, so each breakdown adds up to ``total``."""
+    async with db.read() as conn:
+        row = await repository.get_list(conn, workspace_id, list_id)
+        if row is None:
+            raise NotFound(f"list {list_id} not found", code="list_not_found")
+        counts = await repository.count_records_by_status_and_outcome(conn, workspace_id, list_id)
+    by_status = {status.value: 0 for status in RecordStatus}
+    by_outcome: dict[str, int] = {}
+    for status, outcome, count in counts:
+        by_status[status] = by_status.get(status, 0) + count
+        key = outcome or OPEN_OUTCOME
+        by_outcome[key] = by_outcome.get(key, 0) + count
+    return ListStatus(row, sum(by_status.values()), by_status, by_outcome)

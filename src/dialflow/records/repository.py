@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import Select, String, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialflow.db.sql import one_of
-from dialflow.db.tables import RECORD_COLUMNS, record_logs, records
+from dialflow.db.tables import RECORD_COLUMNS, attempts, record_logs, records, workflows
 from dialflow.db.types import UtcDateTime, sqlite_timestamp
 from dialflow.records.status import LIVE_STATUSES, RecordStatus
 
@@ -324,3 +337,237 @@ async def count_by_status_and_outcome(
         .group_by(records.c.status, records.c.final_outcome)
     )
     return [(status, outcome, int(count)) for status, outcome, count in result]
+
+
+RecordSort = Literal["created_at", "updated_at", "phone"]
+
+
+async def search_records(
+    conn: AsyncConnection,
+    workflow_id: int,
+    *,
+    status: str | None,
+    phone: str | None,
+    text: str | None,
+    sort: RecordSort,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> tuple[list[RowMapping], int]:
+    """One page of a workflow's records, ordered by ``sort`` (then id), and how many match in
+    all. ``text`` matches part of the phone number or of the placeholders (case-insensitive)."""
+    query = _filtered(
+        select(records).where(records.c.workflow_id == workflow_id),
+        status=status,
+        phone=phone,
+        external_id=None,
+    )
+    if text:
+        query = query.where(
+            or_(
+                records.c.phone.contains(text, autoescape=True),
+                cast(records.c.placeholders, Text).icontains(text, autoescape=True),
+            )
+        )
+    total = await conn.execute(select(func.count()).select_from(query.subquery()))
+    column = records.c[sort]
+    order = (
+        (column.desc(), records.c.id.desc()) if descending else (column.asc(), records.c.id.asc())
+    )
+    result = await conn.execute(query.order_by(*order).offset(offset).limit(limit))
+    return list(result.mappings()), int(total.scalar_one())
+
+
+async def attempts_of_records(
+    conn: AsyncConnection, record_ids: Sequence[int], *, channel: str
+) -> list[RowMapping]:
+    """The attempts of one channel (``call``, ``sms``, ...) of these records, oldest first."""
+    if not record_ids:
+        return []
+    result = await conn.execute(
+        select(attempts)
+        .where(one_of(conn, attempts.c.record_id, record_ids), attempts.c.channel == channel)
+        .order_by(attempts.c.record_id, attempts.c.id)
+    )
+    return list(result.mappings())
+
+
+class CallCounts(NamedTuple):
+    records: int
+    completed: int
+    answered: int  # records with at least one answered call
+
+
+async def call_counts(conn: AsyncConnection, workflow_ids: Sequence[int]) -> dict[int, CallCounts]:
+    """Per workflow: its records, those completed, and those whose call was answered."""
+    if not workflow_ids:
+        return {}
+    totals = await conn.execute(
+        select(
+            records.c.workflow_id,
+            func.count(),
+            func.sum(case((records.c.status == RecordStatus.COMPLETED.value, 1), else_=0)),
+        )
+        .where(one_of(conn, records.c.workflow_id, workflow_ids))
+        .group_by(records.c.workflow_id)
+    )
+    answered: dict[int, int] = dict(
+        (
+            await conn.execute(
+                select(attempts.c.workflow_id, func.count(attempts.c.record_id.distinct()))
+                .where(
+                    one_of(conn, attempts.c.workflow_id, workflow_ids),
+                    attempts.c.channel == "call",
+                    attempts.c.answered.is_(True),
+                )
+                .group_by(attempts.c.workflow_id)
+            )
+        ).all()
+    )
+    counts = dict.fromkeys(workflow_ids, CallCounts(0, 0, 0))
+    for workflow_id, total, completed in totals:
+        counts[workflow_id] = CallCounts(
+            int(total), int(completed), int(answered.get(workflow_id, 0))
+        )
+    return counts
+
+
+async def lock_record(
+    conn: AsyncConnection, workspace_id: int, record_id: int
+) -> RowMapping | None:
+    """A record of this workspace, locked until the transaction ends."""
+    result = await conn.execute(
+        select(records)
+        .where(records.c.id == record_id, records.c.workspace_id == workspace_id)
+        .with_for_update()
+    )
+    return result.mappings().first()
+
+
+async def set_dedup_key(conn: AsyncConnection, record_id: int, dedup_key: str | None) -> None:
+    await conn.execute(update(records).where(records.c.id == record_id).values(dedup_key=dedup_key))
+
+
+async def find_records_by_refs(
+    conn: AsyncConnection,
+    workspace_id: int,
+    workflow_id: int,
+    *,
+    ids: Sequence[int] = (),
+    phones: Sequence[str] = (),
+    externals: Sequence[tuple[str, str]] = (),
+) -> list[RowMapping]:
+    """A workflow's records named by id, by primary phone or by (external provider, external
+    id); locked."""
+    named = [
+        *([one_of(conn, records.c.id, ids)] if ids else []),
+        *([one_of(conn, records.c.phone, phones)] if phones else []),
+        *(
+            and_(records.c.external_provider == provider, records.c.external_id == external_id)
+            for provider, external_id in externals
+        ),
+    ]
+    if not named:
+        return []
+    result = await conn.execute(
+        select(
+            records.c.id,
+            records.c.phone,
+            records.c.external_provider,
+            records.c.external_id,
+            records.c.status,
+            records.c.final_outcome,
+        )
+        .where(
+            records.c.workspace_id == workspace_id,
+            records.c.workflow_id == workflow_id,
+            or_(*named),
+        )
+        .order_by(records.c.id)
+        .with_for_update()
+    )
+    return list(result.mappings())
+
+
+async def find_records_by_value(
+    conn: AsyncConnection,
+    workspace_id: int,
+    values: Sequence[str],
+    *,
+    column: str | None = None,
+    meta_key: str | None = None,
+) -> list[RowMapping]:
+    """The workspace's records whose ``column`` (or ``meta[meta_key]`` as text) is one of
+    ``values``, most recently updated first; ``matched`` holds the value compared."""
+    target = records.c[column] if column is not None else records.c.meta[meta_key].as_string()
+    result = await conn.execute(
+        select(records, target.label("matched"))
+        .where(records.c.workspace_id == workspace_id, one_of(conn, target, values))
+        .order_by(records.c.updated_at.desc(), records.c.id.desc())
+    )
+    return list(result.mappings())
+
+
+async def live_ids_in_workflow(conn: AsyncConnection, workflow_id: int) -> list[int]:
+    result = await conn.execute(
+        select(records.c.id).where(
+            records.c.workflow_id == workflow_id, records.c.status.in_(LIVE_STATUSES)
+        )
+    )
+    return list(result.scalars())
+
+
+async def get_records(
+    conn: AsyncConnection, workspace_id: int, ids: Sequence[int]
+) -> dict[int, RowMapping]:
+    """Records of this workspace by id (ids not found are left out)."""
+    if not ids:
+        return {}
+    result = await conn.execute(
+        select(records).where(
+            records.c.workspace_id == workspace_id, one_of(conn, records.c.id, ids)
+        )
+    )
+    return {row["id"]: row for row in result.mappings()}
+
+
+async def find_case_records(
+    conn: AsyncConnection,
+    workspace_id: int,
+    *,
+    case_ids: Sequence[str] = (),
+    phones: Sequence[str] = (),
+    workflow_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None,
+) -> list[RowMapping]:
+    """The workspace's records whose case id or primary phone is one of these (either
+    matches), optionally of one workflow and created in ``[since, until)``; newest first, at
+    most ``limit`` (None: all), each with its workflow's ``workflow_key`` and
+    ``workflow_name``."""
+    named = [
+        *([one_of(conn, records.c.case_id, case_ids)] if case_ids else []),
+        *([one_of(conn, records.c.phone, phones)] if phones else []),
+    ]
+    if not named:
+        return []
+    conditions = [records.c.workspace_id == workspace_id, or_(*named)]
+    if workflow_id is not None:
+        conditions.append(records.c.workflow_id == workflow_id)
+    if since is not None:
+        conditions.append(records.c.created_at >= since)
+    if until is not None:
+        conditions.append(records.c.created_at < until)
+    result = await conn.execute(
+        select(
+            records,
+            workflows.c.key.label("workflow_key"),
+            workflows.c.name.label("workflow_name"),
+        )
+        .join(workflows, workflows.c.id == records.c.workflow_id)
+        .where(*conditions)
+        .order_by(records.c.created_at.desc(), records.c.id.desc())
+        .limit(limit)
+    )
+    return list(result.mappings())

@@ -19,6 +19,7 @@ from dialflow.domain.workflows import (
 from dialflow.errors import Conflict, NotFound
 from dialflow.pagination import decode_cursor, next_cursor
 from dialflow.records import repository as records_repo
+from dialflow.webhooks.record_events import emit_workflow_status
 from dialflow.workflows import repository
 from dialflow.workflows.definition import (
     WorkflowCreate,
@@ -156,9 +157,14 @@ async def apply_action(
             status = transition(WorkflowStatus(row["status"]), action)
         except IllegalTransition as exc:
             raise Conflict(str(exc), code="illegal_transition") from None
+        now = utcnow()
         await repository.update_workflow(
-            conn, row["id"], {"status": status.value, "updated_at": utcnow()}
+            conn, row["id"], {"status": status.value, "updated_at": now}
         )
+        if status.value != row["status"]:
+            await emit_workflow_status(
+                conn, row, row["status"], status.value, f"{action.value} by the API", now
+            )
         updated = await repository.get_workflow(conn, workspace_id, row["id"])
     assert updated is not None
     return to_out(updated)
@@ -189,3 +195,69 @@ async def workflow_stats(db: Database, workspace_id: int, ref: str) -> WorkflowS
         key = outcome or OPEN_OUTCOME
         by_outcome[key] = by_outcome.get(key, 0) + count
     return WorkflowStats(sum(by_status.values()), by_status, by_outcome)
+
+
+async def get_workflow_by_key(db: Database, key: str) -> RowMapping | None:
+    """A workflow of any workspace by public key: for a way in whose vendor tells "not yours"
+    (403) from "no such workflow" (404). Everything else reads through a workspace."""
+    async with db.read() as conn:
+        return await repository.get_workflow_by_key(conn, key)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowSummary:
+    workflow: WorkflowOut
+    counts: records_repo.CallCounts
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowSearch:
+    items: list[WorkflowSummary]
+    total: int
+
+
+async def search_workflows(
+    db: Database,
+    workspace_id: int,
+    *,
+    text: str | None = None,
+    statuses_matching: tuple[WorkflowStatus, ...] = (),
+    offset: int = 0,
+    limit: int = 50,
+) -> WorkflowSearch:
+    """A page of workflows, newest first, with their record counts; ``text`` matches part of
+    the name, or selects the ``statuses_matching`` (see ``repository.search_workflows``)."""
+    async with db.read() as conn:
+        rows, total = await repository.search_workflows(
+            conn,
+            workspace_id,
+            text=text,
+            statuses_matching=[status.value for status in statuses_matching],
+            offset=offset,
+            limit=limit,
+        )
+        counts = await records_repo.call_counts(conn, [row["id"] for row in rows])
+    return WorkflowSearch([WorkflowSummary(to_out(row), counts[row["id"]]) for row in rows], total)
+
+
+async def count_workflows(db: Database, workspace_id: int) -> int:
+    async with db.read() as conn:
+        return await repository.count_workflows(conn, workspace_id)
+
+
+async def search_workflows_by_status(
+    db: Database,
+    workspace_id: int,
+    statuses: tuple[WorkflowStatus, ...],
+    *,
+    offset: int = 0,
+    limit: int = 50,
+) -> WorkflowSearch:
+    """A page of the workspace's workflows in one of ``statuses``, newest first, with their
+    record counts, and how many there are in all."""
+    async with db.read() as conn:
+        rows, total = await repository.search_workflows_by_status(
+            conn, workspace_id, [status.value for status in statuses], offset=offset, limit=limit
+        )
+        counts = await records_repo.call_counts(conn, [row["id"] for row in rows])
+    return WorkflowSearch([WorkflowSummary(to_out(row), counts[row["id"]]) for row in rows], total)

@@ -1,0 +1,1 @@
+"""Webhooks: the transactional outbox of events, endpoints, signed and retried deliveries."""
