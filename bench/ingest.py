@@ -244,12 +244,17 @@ def _proc_status(pid: int) -> dict[str, int]:
 
 
 def _proc_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds used by a process so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds used so far by a process and its live children (the worker
+    processes of ``serve --workers``)."""
+    total = 0.0
+    for stat in [Path(f"/proc/{pid}/stat"), *Path("/proc").glob("[0-9]*/stat")]:
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _postgres_cpu_seconds() -> float:
@@ -267,9 +272,12 @@ def _postgres_cpu_seconds() -> float:
 class Server:
     """One ``dialflow serve`` process on a free local port."""
 
-    def __init__(self, url: str, workdir: Path, name: str, *, dialer: bool = False) -> None:
+    def __init__(
+        self, url: str, workdir: Path, name: str, *, dialer: bool = False, workers: int = 1
+    ) -> None:
         self.url = url
         self.dialer = dialer
+        self.workers = workers
         self.port = _free_port()
         self.base = f"http://{HOST}:{self.port}"
         self.log_path = workdir / f"{name}-server.log"
@@ -291,6 +299,8 @@ class Server:
                     str(self.port),
                     "--database-url",
                     self.url,
+                    "--workers",
+                    str(self.workers),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -507,10 +517,12 @@ def run_http(
     )
 
 
-def start_server(backend: Backend, label: str, *, dialer: bool) -> tuple[Server, str]:
+def start_server(
+    backend: Backend, label: str, *, dialer: bool, workers: int = 1
+) -> tuple[Server, str]:
     url = backend.new_database(label)
     created = json.loads(_cli("workspace", "create", "bench", "--json", "--database-url", url))
-    server = Server(url, backend.workdir, f"{backend.kind}-{label}", dialer=dialer)
+    server = Server(url, backend.workdir, f"{backend.kind}-{label}", dialer=dialer, workers=workers)
     server.start()
     return server, str(created["api_key"])
 
@@ -708,7 +720,9 @@ def bench_backend(
     raw: RawSqlite | RawPostgres | None = None
     runs: list[dict[str, Any]] = []
     try:
-        server, api_key = start_server(backend, "http", dialer=args.dialer)
+        server, api_key = start_server(
+            backend, "http", dialer=args.dialer, workers=args.server_workers
+        )
         raw_url = backend.new_database("raw")
         raw = RawSqlite(raw_url) if kind == "sqlite" else RawPostgres(raw_url)
         ids = _Ids()
@@ -910,6 +924,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="leave the dialer loop of `serve` on (DIALFLOW_DIALER); off by default",
     )
+    parser.add_argument(
+        "--server-workers",
+        type=int,
+        default=1,
+        help="processes of `dialflow serve --workers N` for the timed runs",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="timed runs; the median is quoted")
     parser.add_argument(
         "--quick", action="store_true", help="a short run: 20,000 records, memory phase 100,000"
@@ -945,7 +965,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"dialflow ingest bench: {args.records:,} records x {args.repeat} in requests of "
         f"{args.batch:,}, concurrency {args.concurrency}, {args.invalid_ratio:.0%} invalid; "
-        f"backends {', '.join(kinds)}; dialer {'on' if args.dialer else 'off'}",
+        f"backends {', '.join(kinds)}; dialer {'on' if args.dialer else 'off'}; "
+        f"server processes {args.server_workers}",
         flush=True,
     )
     phones = PhoneSpace(SEED)
@@ -1006,6 +1027,7 @@ def main(argv: list[str] | None = None) -> int:
         "repeat": args.repeat,
         "quick": args.quick,
         "dialer": args.dialer,
+        "server_workers": args.server_workers,
         "versions": {**_versions(), "postgresql": pg_version},
         "cpus": os.cpu_count(),
     }

@@ -240,6 +240,7 @@ async def stop_ended_workflows(conn: AsyncConnection, now: datetime) -> list[Row
             workflows.c.key,
             workflows.c.name,
             workflows.c.status,
+            workflows.c.definition,
         )
         .where(workflows.c.status.in_(("active", "paused")), workflows.c.ends_at <= now)
         .with_for_update()

@@ -34,6 +34,7 @@ from dialflow.domain.retries import DISABLE_AFTER, next_attempt_at, parse_retry_
 from dialflow.ids import next_id
 from dialflow.webhooks import repository as repo
 from dialflow.webhooks.events import EventType, NewEvent, emit, msg_id, timestamp
+from dialflow.webhooks.formats import format_headers
 from dialflow.webhooks.guard import BlockedDestination, ensure_public
 from dialflow.webhooks.signing import headers as signature_headers
 
@@ -224,9 +225,12 @@ class Deliverer:
     async def post(self, job: _Job) -> _Result:
         endpoint = job.endpoint
         now = self.clock()
-        headers = signature_headers(
-            msg_id(job.delivery["event_id"]), now, job.body, self._secrets(endpoint, now)
-        )
+        headers = {
+            **format_headers(endpoint["format"]),
+            **signature_headers(
+                msg_id(job.delivery["event_id"]), now, job.body, self._secrets(endpoint, now)
+            ),
+        }
         if endpoint["auth_header_name"]:
             headers[endpoint["auth_header_name"]] = endpoint["auth_header_value"] or ""
         started = time.perf_counter()

@@ -37,3 +37,11 @@ def known_formats() -> frozenset[str]:
 def vendor_body(format_: str, event_type: str, data: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The vendor-format body of an event; None when that format has no such event."""
     return vendor_renderers()[format_](event_type, data)
+
+
+# Headers a vendor's own webhooks carry, which receivers written for it may check.
+_FORMAT_HEADERS: dict[str, dict[str, str]] = {"airudder": {"user-agent": "Airudder"}}
+
+
+def format_headers(format_: str) -> dict[str, str]:
+    return _FORMAT_HEADERS.get(format_, {})

@@ -163,6 +163,8 @@ def list_completed(
 def workflow_status_changed(
     workflow: Mapping[Any, Any], previous: str, current: str, reason: str, now: datetime
 ) -> dict[str, Any]:
+    """``workflow.status_changed``, with the workflow's steps (the ones whose state changed)."""
+    definition = workflow.get("definition") or {}
     return {
         "workflow_id": str(workflow["id"]),
         "workflow_key": workflow["key"],
@@ -171,6 +173,10 @@ def workflow_status_changed(
         "status": current,
         "reason": reason,
         "changed_at": timestamp(now),
+        "steps": [
+            {"step_id": step["id"], "name": step.get("name"), "type": step["type"]}
+            for step in definition.get("steps", ())
+        ],
     }
 
 

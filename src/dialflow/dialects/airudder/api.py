@@ -338,7 +338,7 @@ async def _upload(
 _DETAILS_EXAMPLE: Final = {
     "workflow_id": "K7QF3M",
     "details": [
-        {"callee": "+62123456", "case_id": "test-caseid11", "name": "Budi", "amount": "150000"}
+        {"callee": "+6281234567890", "case_id": "test-caseid11", "name": "Budi", "amount": "150000"}
     ],
 }
 
