@@ -20,23 +20,27 @@ webhook endpoint pointing at the receiver (``webhooks.service.create_endpoint``,
    PostgreSQL backends, of the receiver and of the rest of the machine are reported too;
 2. **raw baseline**, right after each throughput run: W processes with a bare
    ``httpx.AsyncClient`` (default asyncio loop, like the worker) post the same N payload bytes
-   to the same receiver, ``--raw-concurrency`` (200, the deliverer's connection limit) posts at
-   a time each, with headers of the same size (precomputed; no database, no signing).
-   Rate = N / (last first-arrival - start signal); ratio = deliveries/s / raw rate;
-3. **latency**: one idle ``dialflow worker``; events emitted at ``--rate`` (1,000/s) for
+   to the same receiver, ``--raw-concurrency`` posts at a time each (200, the deliverer's
+   connection limit, then 10 to show what httpx does with a small pool), with headers of the
+   same size (precomputed; no database, no signing). Rate = N / (last first-arrival - start
+   signal); ratio = deliveries/s / the raw rate at the first concurrency (200);
+3. **latency**: one idle ``dialflow worker``; events emitted at ``--rate`` for
    ``--latency-seconds`` (20; quick 5) in a transaction every 10 ms (the batch is sized so the
-   offered rate holds even when a transaction is late). Latency per event = the receiver's first
-   arrival - the time the emitting transaction's commit returned (both ``time.time()`` on this
-   machine); also reported from the start of the transaction;
+   offered rate holds even when a transaction is late). The rate must stay below capacity or
+   latency only measures the growing queue: by default 1,000/s, or half the slowest measured
+   throughput when that is lower. Latency per event = the receiver's first arrival - the time
+   the emitting transaction's commit returned (both ``time.time()`` on this machine); also
+   reported from the start of the transaction;
 4. **outage**: one deliverer (``Deliverer`` in a child process) with an **accelerated clock**
    (``--speedup``, 20x: the 5 s / 5 min / 30 min retries come after 0.25 / 15 / 90 s; its lease
-   is scaled by the same factor so it stays 60 real seconds); events at ``--outage-rate``
-   (200/s) for ``--outage-before`` s, then the receiver goes down (stops listening, drops every
-   connection) for ``--outage-seconds`` (60; quick 10) while events keep coming, then comes
-   back; events keep coming for ``--outage-after`` s. Then the bench waits until every event
-   arrived. Reported: emitted, distinct ``webhook-id``s received, missing (must be 0),
+   is scaled by the same factor so it stays 60 real seconds; the product's schedule itself is
+   unchanged); events at ``--outage-rate`` (200/s, or half the slowest measured throughput when
+   that is lower) for ``--outage-before`` s, then the receiver goes down (stops listening, drops
+   every connection) for ``--outage-seconds`` (60; quick 10) while events keep coming, then
+   comes back; events keep coming for ``--outage-after`` s. Then the bench waits until every
+   event arrived. Reported: emitted, distinct ``webhook-id``s received, missing (must be 0),
    duplicates (allowed: at least once), time to full recovery after the receiver came back
-   (real seconds, and what that is on the product's schedule), attempts per delivery.
+   (real seconds, and what that is on the product's clock), attempts per delivery.
 
 It prints a table, then one JSON object with every figure as the last line.
 
@@ -808,7 +812,11 @@ async def _raw_post(
 
 
 def run_raw(
-    args: argparse.Namespace, receiver: ReceiverProcess, bodies: list[bytes], count: int
+    args: argparse.Namespace,
+    receiver: ReceiverProcess,
+    bodies: list[bytes],
+    count: int,
+    concurrency: int,
 ) -> dict[str, Any]:
     receiver.ask("reset")
     ctx = mp.get_context("spawn")
@@ -821,7 +829,7 @@ def run_raw(
                 receiver.url,
                 bodies[i::count],
                 f"raw_{i}_",
-                args.raw_concurrency,
+                concurrency,
                 go,
                 results,
             ),
@@ -894,7 +902,7 @@ def run_latency(
             workers.wait_listening()
             time.sleep(1.0)
             batches, _answers, offered = asyncio.run(
-                _steady(url, ids.workspace_id, args.rate, args.latency_seconds, [])
+                _steady(url, ids.workspace_id, args.latency_rate, args.latency_seconds, [])
             )
             emitted = sum(batch.count for batch in batches)
             wait_received(receiver, emitted, args.timeout, workers.check_alive)
@@ -1023,7 +1031,7 @@ def run_outage(
             (args.outage_before + args.outage_seconds, lambda: float(receiver.ask("up"))),
         ]
         batches, (down_at, up_at), offered = asyncio.run(
-            _steady(url, ids.workspace_id, args.outage_rate, total_s, hooks)
+            _steady(url, ids.workspace_id, args.outage_events_per_s, total_s, hooks)
         )
         emitted = sum(batch.count for batch in batches)
         received = wait_received(receiver, emitted, args.outage_timeout, alive)
@@ -1121,10 +1129,17 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 
 def print_table(report: dict[str, Any]) -> None:
     print()
+    machine, versions = report["machine"], report["versions"]
+    print(
+        f"{report['started_at']}: {machine['nproc']} CPUs ({machine['cpu']}), "
+        f"{machine['memory_gib']} GiB; load average at the end {report['load_end']}; "
+        + ", ".join(f"{name} {version}" for name, version in versions.items())
+    )
     print(
         f"webhooks: N={report['events']:,} events of {report['payload_bytes']:,} B, "
-        f"deliverer batch {report['batch_size']} / max in flight {report['max_in_flight']}, "
-        f"raw concurrency {report['raw_concurrency']} per process, quick={report['quick']}"
+        f"deliverer batch {report['batch_size']} / max in flight {report['max_in_flight']} / "
+        f"200 connections, raw concurrency {report['raw_concurrency']} per process, "
+        f"quick={report['quick']}"
     )
     header = (
         f"{'W':>2} {'deliveries/s':>12} {'to last s':>9} {'settled s':>9} {'raw/s':>7} "
@@ -1142,15 +1157,16 @@ def print_table(report: dict[str, Any]) -> None:
             f"{per['postgres']:>9} {per['receiver']:>9} {item['other_load_cores']:>11}"
         )
     for w, item in report["throughput"].items():
-        raw = item.get("raw") or {}
-        if raw:
-            print(
-                f"W={w} raw httpx: CPU {raw['cpu_us_per_post']['posters']} us/post in the "
-                f"posters, receiver {raw['cpu_us_per_post']['receiver']} us/post; product: "
-                f"bodies wrong {item['bodies_wrong']}, signatures invalid "
-                f"{item['signatures_invalid']}, emit() wrote {item['emit_events_per_s']:,} "
-                f"events/s, load {item['load_before']} -> {item['load_after']}"
-            )
+        raws = "; ".join(
+            f"concurrency {conc}: {raw['raw_per_s']:,} posts/s, {raw['cpu_us_per_post']['posters']}"
+            f" us/post in the posters, {raw['cpu_us_per_post']['receiver']} in the receiver"
+            for conc, raw in item["raw"].items()
+        )
+        print(
+            f"W={w}: bodies wrong {item['bodies_wrong']}, signatures invalid "
+            f"{item['signatures_invalid']}; emit() wrote {item['emit_events_per_s']:,} events/s; "
+            f"load {item['load_before']} -> {item['load_after']}; raw httpx: {raws or '-'}"
+        )
     lat = report.get("latency")
     if lat:
         a, s, e = (
@@ -1173,10 +1189,10 @@ def print_table(report: dict[str, Any]) -> None:
     if out:
         print()
         print(
-            f"outage (one deliverer, its clock x{out['speedup']:g}; "
+            f"outage (one in-process Deliverer, its clock ACCELERATED x{out['speedup']:g}; "
             f"{out['offered_events_per_s']} events/s; receiver down {out['down_s']:.1f} s): "
             f"emitted {out['emitted']:,} ({out['emitted_while_down']:,} while down), received "
-            f"{out['received_distinct']:,} distinct, MISSING {out['missing']}, duplicates "
+            f"{out['received_distinct']:,} distinct, missing {out['missing']}, duplicates "
             f"{out['duplicates']}, unknown {out['unknown']}; every event arrived "
             f"{out['recovery_s']:.1f} s after the receiver came back (on the product's clock "
             f"{out['recovery_on_product_clock_min']:.1f} min); attempts per delivery "
@@ -1191,9 +1207,12 @@ def print_table(report: dict[str, Any]) -> None:
             f"{'met' if ok else 'MISSED'}"
         )
     if met["p99_met"] is not None:
-        print(f"target: p99 <= {TARGET_P99_MS:.0f} ms {'met' if met['p99_met'] else 'MISSED'}")
+        print(
+            f"target: p99 <= {TARGET_P99_MS:.0f} ms at {lat['offered_events_per_s']:,} events/s "
+            f"{'met' if met['p99_met'] else 'MISSED'}"
+        )
     if met["nothing_missing"] is not None:
-        print(f"outage: nothing missing {'yes' if met['nothing_missing'] else 'NO'}")
+        print(f"outage: nothing missing: {'yes' if met['nothing_missing'] else 'NO'}")
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -1206,11 +1225,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", default="1,2", help="worker counts, e.g. 1,2")
     parser.add_argument("--batch", type=int, help="DIALFLOW_WEBHOOK_BATCH_SIZE")
     parser.add_argument("--max-in-flight", type=int, help="DIALFLOW_WEBHOOK_MAX_IN_FLIGHT")
-    parser.add_argument("--raw-concurrency", type=int, default=200, help="posts at a time")
-    parser.add_argument("--rate", type=float, default=1000.0, help="latency: events/s")
+    parser.add_argument(
+        "--raw-concurrency",
+        default="200,10",
+        help="raw loop's posts at a time per process; the first is the ratio's baseline",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="latency: events/s (default 1,000, or half the W=1 throughput when lower)",
+    )
     parser.add_argument("--latency-seconds", type=float, help="latency: seconds (default 20)")
     parser.add_argument("--latency-workers", type=int, default=1)
-    parser.add_argument("--outage-rate", type=float, default=200.0, help="events/s")
+    parser.add_argument(
+        "--outage-rate",
+        type=float,
+        help="outage: events/s (default 200, or half the W=1 throughput when lower)",
+    )
     parser.add_argument("--outage-seconds", type=float, help="receiver down (default 60)")
     parser.add_argument("--outage-before", type=float, help="seconds before (default 5)")
     parser.add_argument("--outage-after", type=float, help="seconds after (default 5)")
@@ -1226,11 +1257,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.outage_seconds = args.outage_seconds or (10.0 if args.quick else 60.0)
     args.outage_before = args.outage_before or (2.0 if args.quick else 5.0)
     args.outage_after = args.outage_after or (2.0 if args.quick else 5.0)
-    args.timeout = args.timeout or 60.0 + args.events / 100
+    args.timeout = args.timeout or 300.0 + args.events / 20
     args.worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
+    args.raw_concurrencies = [int(c) for c in args.raw_concurrency.split(",") if c.strip()]
     if args.events <= 0 or args.speedup < 1 or not args.worker_counts:
         parser.error("events and workers must be positive, speedup at least 1")
     return args
+
+
+def _below_capacity(asked: float | None, default: float, throughput: dict[str, Any]) -> float:
+    """The rate asked for, or the default capped at half the slowest measured throughput."""
+    if asked is not None:
+        return asked
+    rates = [item["deliveries_per_s"] for item in throughput.values()]
+    return min([default, *(0.5 * rate for rate in rates)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1257,16 +1297,24 @@ def main(argv: list[str] | None = None) -> int:
                 f"{result['load_after']})",
                 flush=True,
             )
-            raw: dict[str, Any] = {}
-            if not args.skip_raw:
-                raw = run_raw(args, receiver, bodies, count)
-                print(f"W={count} raw httpx: {raw['raw_per_s']:,} posts/s {raw}", flush=True)
-            result["raw"] = raw
-            result["raw_per_s"] = raw.get("raw_per_s")
+            raws: dict[str, Any] = {}
+            for concurrency in [] if args.skip_raw else args.raw_concurrencies:
+                raw = run_raw(args, receiver, bodies, count, concurrency)
+                raws[str(concurrency)] = raw
+                print(
+                    f"W={count} raw httpx, {concurrency} at a time: {raw['raw_per_s']:,} "
+                    f"posts/s {raw}",
+                    flush=True,
+                )
+            baseline = next(iter(raws.values()), None)
+            result["raw"] = raws
+            result["raw_per_s"] = baseline["raw_per_s"] if baseline else None
             result["ratio"] = (
-                round(result["deliveries_per_s"] / raw["raw_per_s"], 3) if raw else None
+                round(result["deliveries_per_s"] / baseline["raw_per_s"], 3) if baseline else None
             )
             throughput[str(count)] = result
+        args.latency_rate = _below_capacity(args.rate, 1000.0, throughput)
+        args.outage_events_per_s = _below_capacity(args.outage_rate, 200.0, throughput)
         latency: dict[str, Any] = {}
         if not args.skip_latency:
             latency = run_latency(args, cluster, receiver, logdir)
@@ -1283,7 +1331,7 @@ def main(argv: list[str] | None = None) -> int:
             "payload_bytes": payload_bytes,
             "batch_size": args.batch or defaults.batch_size,
             "max_in_flight": args.max_in_flight or defaults.max_in_flight,
-            "raw_concurrency": args.raw_concurrency,
+            "raw_concurrency": args.raw_concurrencies,
             "throughput": throughput,
             "latency": latency,
             "outage": outage,

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import httpx
 import psycopg
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from dialflow.app import create_app
 from dialflow.db import migrate
 from dialflow.db.engine import Database
+from dialflow.db.tables import records, workflows
 from dialflow.settings import Settings
 from dialflow.workspaces.service import create_workspace
 
@@ -101,16 +105,34 @@ class Tenant:
     client: httpx.AsyncClient
 
 
-@pytest.fixture
-async def tenant(db: Database, settings: Settings) -> AsyncIterator[Tenant]:
-    created = await create_workspace(db, "test")
-    app = create_app(settings, db)
+@asynccontextmanager
+async def open_tenant(
+    db: Database,
+    settings: Settings,
+    name: str,
+    *,
+    key_as: Literal["bearer", "x-api-key"] = "bearer",
+) -> AsyncIterator[Tenant]:
+    """A new workspace, and a client of the app that sends its key (``Authorization: Bearer``
+    or ``x-api-key``)."""
+    created = await create_workspace(db, name)
+    headers = (
+        {"Authorization": f"Bearer {created.api_key}"}
+        if key_as == "bearer"
+        else {"x-api-key": created.api_key}
+    )
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
+        transport=httpx.ASGITransport(app=create_app(settings, db)),
         base_url="http://dialflow.test",
-        headers={"Authorization": f"Bearer {created.api_key}"},
+        headers=headers,
     ) as client:
         yield Tenant(created.workspace_id, created.api_key, client)
+
+
+@pytest.fixture
+async def tenant(db: Database, settings: Settings) -> AsyncIterator[Tenant]:
+    async with open_tenant(db, settings, "test") as opened:
+        yield opened
 
 
 async def make_workflow(client: httpx.AsyncClient, **definition: object) -> dict[str, object]:
@@ -122,3 +144,55 @@ async def make_workflow(client: httpx.AsyncClient, **definition: object) -> dict
     assert response.status_code == 201, response.text
     body: dict[str, object] = response.json()
     return body
+
+
+async def workflow_records(db: Database, key: str) -> list[dict[str, Any]]:
+    """The records of the workflow with this key, oldest first, as stored."""
+    async with db.read() as conn:
+        rows = await conn.execute(
+            select(records)
+            .join(workflows, workflows.c.id == records.c.workflow_id)
+            .where(workflows.c.key == key)
+            .order_by(records.c.created_at, records.c.id)
+        )
+        return [dict(row) for row in rows.mappings()]
+
+
+FailInserts = Callable[[str, str], Awaitable[None]]
+
+
+@pytest.fixture
+async def fail_inserts(db: Database) -> AsyncIterator[FailInserts]:
+    """Real database triggers: ``await fail_inserts("records", "NEW.phone = '+1...'")`` makes
+    every insert into the table that meets the SQL condition fail, until the test ends."""
+    made: list[str] = []
+
+    async def make(table: str, condition: str) -> None:
+        name = f"fail_{table}"
+        async with db.write() as conn:
+            if db.is_sqlite:
+                await conn.exec_driver_sql(
+                    f"CREATE TRIGGER {name} BEFORE INSERT ON {table} WHEN {condition} "
+                    "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+                )
+            else:
+                await conn.exec_driver_sql(
+                    f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    f"IF {condition} THEN RAISE EXCEPTION 'injected failure'; END IF; "
+                    "RETURN NEW; END $$"
+                )
+                await conn.exec_driver_sql(
+                    f"CREATE TRIGGER {name} BEFORE INSERT ON {table} "
+                    f"FOR EACH ROW EXECUTE FUNCTION {name}()"
+                )
+        made.append(table)
+
+    yield make
+    async with db.write() as conn:
+        for table in made:
+            name = f"fail_{table}"
+            if db.is_sqlite:
+                await conn.exec_driver_sql(f"DROP TRIGGER {name}")
+            else:
+                await conn.exec_driver_sql(f"DROP TRIGGER {name} ON {table}")
+                await conn.exec_driver_sql(f"DROP FUNCTION {name}()")

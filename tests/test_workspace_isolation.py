@@ -9,12 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from dialflow.app import create_app
 from dialflow.db.engine import Database
 from dialflow.domain.workflows import WorkflowAction
 from dialflow.settings import Settings
-from dialflow.workspaces.service import create_workspace
-from tests.conftest import Tenant, make_workflow
+from tests.conftest import Tenant, make_workflow, open_tenant
 
 PHONE = "2125551234"
 E164 = "+12125551234"
@@ -35,12 +33,8 @@ class Objects:
 @pytest.fixture
 async def other(db: Database, settings: Settings) -> AsyncIterator[Objects]:
     """Workspace B: a workflow with records added in bulk (one list)."""
-    created = await create_workspace(db, "other")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(settings, db)),
-        base_url="http://dialflow.test",
-        headers={"x-api-key": created.api_key},
-    ) as client:
+    async with open_tenant(db, settings, "other", key_as="x-api-key") as opened:
+        client = opened.client
         workflow = await make_workflow(client)
         bulk = await client.post(
             f"/v1/workflows/{workflow['key']}/records/bulk",

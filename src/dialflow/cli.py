@@ -168,6 +168,12 @@ async def _first_start(db: Database, base_url: str) -> None:
     )
 
 
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # httpx logs every webhook delivery with its full URL (which may carry a token).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(envvar="DIALFLOW_HOST")] = None,
@@ -187,7 +193,7 @@ def serve(
     """Run the API (SQLite databases are migrated on start)."""
     from dialflow.app import create_app  # noqa: PLC0415 - keep CLI start-up light
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _configure_logging()
     settings = _settings(database_url)
     if host:
         settings.host = host
@@ -232,7 +238,7 @@ def worker(database_url: DatabaseOption = None) -> None:
     against the same PostgreSQL. SIGTERM stops it gracefully."""
     from dialflow.runtime import run_worker  # noqa: PLC0415 - keep CLI start-up light
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _configure_logging()
     settings = _settings(database_url)
     if migrate.current_revision(settings.database_url) is None:
         console.print("[red]the database has no schema: run 'dialflow db upgrade' first[/red]")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Annotated, Any
 
 import msgspec
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,6 +26,40 @@ _encoder = msgspec.json.Encoder()
 
 def json_response(content: Any, status_code: int = 200) -> Response:
     return Response(_encoder.encode(content), status_code, media_type="application/json")
+
+
+def json_body_doc(example: object = None, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``openapi_extra`` documenting a required JSON body by its example and/or its schema (for
+    routes that read the body raw, so FastAPI cannot document it)."""
+    content: dict[str, Any] = {}
+    if example is not None:
+        content["example"] = example
+    if schema is not None:
+        content["schema"] = schema
+    return {"requestBody": {"required": True, "content": {"application/json": content}}}
+
+
+class EnvelopeRoute(APIRoute):
+    """A route that answers what its handler raises in a vendor's envelope (``refusal``),
+    instead of in dialflow's native error shape."""
+
+    def refusal(self, request: Request, exc: Exception) -> Response | None:
+        """The answer to ``exc``; None lets it through to the app's own handlers."""
+        raise NotImplementedError
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:
+                response = self.refusal(request, exc)
+                if response is None:
+                    raise
+                return response
+
+        return answer
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -181,3 +216,12 @@ def decode_json(body: bytes) -> Any:
         raise BadRequest(
             f"the request body is not valid JSON: {exc}", code="invalid_json"
         ) from None
+
+
+async def read_json_object(request: Request) -> tuple[dict[str, Any], bytes]:
+    """The body, which must be a JSON object, decoded and raw."""
+    raw = await read_body(request)
+    body = decode_json(raw)
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object", code="invalid_json")
+    return body, raw

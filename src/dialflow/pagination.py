@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy.engine import RowMapping
 
 from dialflow.errors import BadRequest
 
 MAX_PAGE_SIZE = 500
 _MAX_ID = 2**63 - 1
+ItemT = TypeVar("ItemT")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[ItemT]):
+    """One page of a listing, and the cursor to the next (None on the last page)."""
+
+    items: list[ItemT]
+    next_cursor: str | None
 
 
 def parse_id(value: str) -> int | None:
@@ -43,3 +56,8 @@ def decode_cursor(cursor: str | None) -> int | None:
 def next_cursor(ids: list[int], limit: int) -> str | None:
     """A cursor to the next page, or None when this page was the last."""
     return encode_cursor(ids[-1]) if len(ids) == limit and ids else None
+
+
+def rows_page(rows: list[RowMapping], limit: int) -> Page[RowMapping]:
+    """A page of rows read in id order, at most ``limit`` of them."""
+    return Page(rows, next_cursor([row["id"] for row in rows], limit))

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # Webhook deliveries, run wherever the engine runs.
     webhook_batch_size: int = 200
-    webhook_max_in_flight: int = 500
+    webhook_max_in_flight: int = 128
     webhook_timeout_seconds: float = 10.0
     # Deliveries to private, loopback and link-local addresses are refused unless allowed
     # (`make serve` allows them for local development; tests post to loopback).

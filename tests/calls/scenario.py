@@ -14,8 +14,8 @@ from dialflow.db.engine import Database
 from dialflow.dialer.engine import Dialer, DialerConfig
 from dialflow.providers import default_registry
 from dialflow.providers.simulator import Simulator
-from tests.conftest import Tenant, make_workflow
-from tests.dialer.test_engine import ALWAYS_OPEN, Clock, always, drain
+from tests.conftest import Tenant
+from tests.dialer.test_engine import Clock, always, drain, retrying_workflow
 from tests.intake.test_bulk import phone
 
 # Three records; each gets a case id and an external id of its own.
@@ -74,17 +74,6 @@ async def add_records(
     assert response.status_code == 201, response.text
     body = response.json()
     return body["list_id"], [r["record_id"] for r in body["results"]]
-
-
-async def retrying_workflow(client: httpx.AsyncClient) -> dict[str, Any]:
-    return await make_workflow(
-        client,
-        calling_hours=ALWAYS_OPEN,
-        retry={
-            "max_attempts": 3,
-            "outcomes": {"no_answer": {"action": "RETRY", "period_minutes": 30}},
-        },
-    )
 
 
 async def dialed_workflow(tenant: Tenant, db: Database) -> Dialed:

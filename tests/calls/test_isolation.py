@@ -9,26 +9,19 @@ from typing import Any
 import httpx
 import pytest
 
-from dialflow.app import create_app
 from dialflow.db.engine import Database
 from dialflow.settings import Settings
-from dialflow.workspaces.service import create_workspace
 from tests.calls.scenario import CASE_IDS, EXTERNAL_IDS, NUMBERS, Dialed, dialed_workflow
 from tests.calls.test_api import all_pages, get_json, ids
-from tests.conftest import Tenant
+from tests.conftest import Tenant, open_tenant
 from tests.intake.test_bulk import phone
 
 
 @pytest.fixture
 async def other(db: Database, settings: Settings) -> AsyncIterator[Tenant]:
     """Workspace B, with its own key and client (and, so far, nothing of its own)."""
-    created = await create_workspace(db, "other")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(settings, db)),
-        base_url="http://dialflow.test",
-        headers={"x-api-key": created.api_key},
-    ) as client:
-        yield Tenant(created.workspace_id, created.api_key, client)
+    async with open_tenant(db, settings, "other", key_as="x-api-key") as opened:
+        yield opened
 
 
 def assert_not_found(response: httpx.Response) -> None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -92,6 +93,28 @@ async def statuses(db: Database, workflow_id: object) -> dict[str, int]:
         return dict(result.all())
 
 
+async def retrying_workflow(
+    client: httpx.AsyncClient, *, max_attempts: int = 3, period_minutes: int = 30
+) -> dict[str, Any]:
+    """An always-open workflow that calls an unanswered record again ``period_minutes`` later,
+    up to ``max_attempts`` calls."""
+    return await make_workflow(
+        client,
+        calling_hours=ALWAYS_OPEN,
+        retry={
+            "max_attempts": max_attempts,
+            "outcomes": {"no_answer": {"action": "RETRY", "period_minutes": period_minutes}},
+        },
+    )
+
+
+async def workflow_attempts(db: Database, workflow_id: object, *columns: Any) -> list[Any]:
+    """These columns of every attempt of the workflow."""
+    async with db.read() as conn:
+        result = await conn.execute(select(*columns).where(attempts.c.workflow_id == workflow_id))
+        return list(result.all())
+
+
 async def add(tenant: Tenant, workflow: dict[str, Any], *numbers: int, **fields: Any) -> list[str]:
     response = await tenant.client.post(
         f"/v1/workflows/{workflow['key']}/records/bulk",
@@ -145,14 +168,7 @@ async def test_records_are_dialed_once_and_finish_with_their_outcome(
 async def test_retries_follow_the_policy_and_stop_at_the_cap(
     tenant: Tenant, db: Database, make_dialer: DialerFactory
 ) -> None:
-    workflow = await make_workflow(
-        tenant.client,
-        calling_hours=ALWAYS_OPEN,
-        retry={
-            "max_attempts": 3,
-            "outcomes": {"no_answer": {"action": "RETRY", "period_minutes": 30}},
-        },
-    )
+    workflow = await retrying_workflow(tenant.client)
     [record_id] = await add(tenant, workflow, 1)
     clock = Clock()
     dialer = make_dialer(always("no_answer"), clock=clock)
@@ -344,14 +360,7 @@ async def test_workflow_with_an_end_time_stops_by_itself(
 async def test_a_record_finished_during_its_call_stays_finished(
     tenant: Tenant, db: Database, make_dialer: DialerFactory
 ) -> None:
-    workflow = await make_workflow(
-        tenant.client,
-        calling_hours=ALWAYS_OPEN,
-        retry={
-            "max_attempts": 5,
-            "outcomes": {"no_answer": {"action": "RETRY", "period_minutes": 1}},
-        },
-    )
+    workflow = await retrying_workflow(tenant.client, max_attempts=5, period_minutes=1)
     [record_id] = await add(tenant, workflow, 3)
     sim = always("no_answer", time_scale=0.01, min_duration_seconds=30, max_duration_seconds=30)
     dialer = make_dialer(sim)
@@ -362,14 +371,9 @@ async def test_a_record_finished_during_its_call_stays_finished(
     record = (await tenant.client.get(f"/v1/records/{record_id}")).json()
     assert record["status"] == "completed"
     assert record["final_outcome"] == "marked_complete"
-    async with db.read() as conn:
-        ended = (
-            await conn.execute(
-                select(attempts.c.status, attempts.c.end_reason, attempts.c.note).where(
-                    attempts.c.workflow_id == workflow["id"]
-                )
-            )
-        ).one()
+    [ended] = await workflow_attempts(
+        db, workflow["id"], attempts.c.status, attempts.c.end_reason, attempts.c.note
+    )
     assert ended.status == "completed"
     assert ended.end_reason == "no_answer"
     assert "completed while this attempt ran" in ended.note
@@ -399,14 +403,7 @@ async def test_the_watchdog_ends_an_attempt_whose_record_was_finished(
     clock.advance(hours=2)  # past the attempt's deadline
     watchdog = make_dialer(always("no_answer"), clock=clock)
     await watchdog.reap_once()
-    async with db.read() as conn:
-        ended = (
-            await conn.execute(
-                select(attempts.c.status, attempts.c.end_reason).where(
-                    attempts.c.workflow_id == workflow["id"]
-                )
-            )
-        ).one()
+    [ended] = await workflow_attempts(db, workflow["id"], attempts.c.status, attempts.c.end_reason)
     assert tuple(ended) == ("failed", "timeout")
     record = (await tenant.client.get(f"/v1/records/{record_id}")).json()
     assert record["status"] == "completed"

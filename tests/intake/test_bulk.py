@@ -208,3 +208,15 @@ async def test_typed_phone_chain_is_kept_in_order(tenant: Tenant) -> None:
         {"number": "+14155550199", "type": "HOME"},
     ]
     assert record["timezone"] == "America/Chicago"
+
+
+async def test_a_bad_list_name_is_refused_whole(tenant: Tenant, db: Database) -> None:
+    workflow = await make_workflow(tenant.client)
+    for name in ("\x00", "n" * 201):
+        response = await tenant.client.post(
+            f"/v1/workflows/{workflow['key']}/records/bulk",
+            json={"list_name": name, "records": [{"phone": phone(1), "first_name": "Ada"}]},
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["code"] == "invalid_list_name"
+    assert await count_records(db, int(str(workflow["id"]))) == 0

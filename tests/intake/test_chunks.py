@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import random
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select, text
@@ -16,37 +15,16 @@ from dialflow.intake.service import ResultStatus, ingest
 from dialflow.workflows.definition import WorkflowCreate
 from dialflow.workflows.service import create_workflow
 from dialflow.workspaces.service import create_workspace
+from tests.conftest import FailInserts
 from tests.intake.test_bulk import phone
 
 POISON = "Poison"
 
 
 @pytest.fixture
-async def poisoned(db: Database) -> AsyncIterator[None]:
+async def poisoned(fail_inserts: FailInserts) -> None:
     """A real database trigger that makes inserting a record named Poison fail."""
-    async with db.write() as conn:
-        if db.is_sqlite:
-            await conn.exec_driver_sql(
-                "CREATE TRIGGER poison BEFORE INSERT ON records "
-                f"WHEN NEW.first_name = '{POISON}' BEGIN SELECT RAISE(ABORT, 'poison'); END"
-            )
-        else:
-            await conn.exec_driver_sql(
-                "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                f"IF NEW.first_name = '{POISON}' THEN RAISE EXCEPTION 'poison'; END IF; "
-                "RETURN NEW; END $$"
-            )
-            await conn.exec_driver_sql(
-                "CREATE TRIGGER poison BEFORE INSERT ON records "
-                "FOR EACH ROW EXECUTE FUNCTION poison()"
-            )
-    yield
-    async with db.write() as conn:
-        await conn.exec_driver_sql(
-            "DROP TRIGGER poison" if db.is_sqlite else "DROP TRIGGER poison ON records"
-        )
-        if not db.is_sqlite:
-            await conn.exec_driver_sql("DROP FUNCTION poison()")
+    await fail_inserts("records", f"NEW.first_name = '{POISON}'")
 
 
 @pytest.mark.usefixtures("poisoned")

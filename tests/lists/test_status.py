@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 
 from dialflow.db.engine import Database
-from tests.calls.scenario import add_records, dial, retrying_workflow
+from tests.calls.scenario import add_records, dial
 from tests.conftest import Tenant, make_workflow
-from tests.dialer.test_engine import Clock, always
+from tests.dialer.test_engine import Clock, always, retrying_workflow
 from tests.intake.test_bulk import phone
 
 STATUSES = {"pending", "in_progress", "completed", "cancelled"}

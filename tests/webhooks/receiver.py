@@ -26,6 +26,8 @@ class Reply:
     body: bytes = b"ok"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Seconds between the body's bytes (a receiver that answers very slowly).
+    trickle: float = 0.0
 
 
 Responder = Callable[[Received], Reply]
@@ -78,12 +80,16 @@ class Receiver:
                 reply = self.responder(request)
                 if reply.delay:
                     await asyncio.sleep(reply.delay)
+                body = b"" if reply.status in (204, 304) else reply.body  # bodiless by HTTP
                 extra = "".join(f"{name}: {value}\r\n" for name, value in reply.headers.items())
                 writer.write(
-                    f"HTTP/1.1 {reply.status} X\r\ncontent-length: {len(reply.body)}\r\n"
+                    f"HTTP/1.1 {reply.status} X\r\ncontent-length: {len(body)}\r\n"
                     f"{extra}\r\n".encode()
-                    + reply.body
                 )
+                for start in range(0, len(body), 1 if reply.trickle else len(body) or 1):
+                    writer.write(body[start : start + (1 if reply.trickle else len(body))])
+                    await writer.drain()
+                    await asyncio.sleep(reply.trickle)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 import httpx
@@ -300,3 +301,45 @@ async def test_creating_an_endpoint_on_a_private_address_is_refused(
             assert response.json()["error"]["code"] == "invalid_url"
         bad = await client.post("/v1/webhook-endpoints", json={"url": "ftp://example.com/"})
         assert bad.status_code == 422
+
+
+async def test_the_timeout_bounds_the_whole_exchange(
+    db: Database, tenant: Tenant, receiver: Receiver, make_deliverer: DelivererFactory
+) -> None:
+    # Each byte comes well within a read timeout, the whole answer far beyond the deadline.
+    receiver.responder = lambda _request: Reply(body=b"x" * 40, trickle=0.1)
+    await add_endpoint(tenant, receiver.url)
+    await _pause(tenant)
+    started = time.perf_counter()
+    await deliver_all(make_deliverer(timeout_seconds=0.5), rounds=1)
+    assert time.perf_counter() - started < 2.5
+    # The 200 had arrived, so the receiver has it; the slow rest of the answer was cut off.
+    row = await _delivery(db, tenant.workspace_id)
+    assert row["status"] == "succeeded"
+    assert row["last_error"] == "timed out after 0.5 s"
+
+
+async def test_replay_to_another_endpoint_follows_its_format_and_filters(
+    tenant: Tenant, receiver: Receiver, make_deliverer: DelivererFactory
+) -> None:
+    await add_endpoint(tenant, receiver.url)
+    await _pause(tenant)
+    deliverer = make_deliverer()
+    await deliver_all(deliverer)
+    event_id = receiver.ids()[0]
+    late = Receiver()
+    await late.start()
+    try:
+        vendor = await add_endpoint(tenant, late.url, format="2x")
+        filtered = await add_endpoint(tenant, late.url, event_types=["call.completed"])
+        standard = await add_endpoint(tenant, late.url)
+        for endpoint, queued in ((vendor, 0), (filtered, 0), (standard, 1)):
+            replay = await tenant.client.post(
+                f"/v1/events/{event_id}/replay", json={"endpoint_id": endpoint["id"]}
+            )
+            assert replay.json() == {"queued": queued}, endpoint
+        await deliver_all(deliverer)
+        assert late.ids() == [event_id]
+        assert late.requests[0].body == receiver.requests[0].body
+    finally:
+        await late.stop()

@@ -21,7 +21,7 @@ from dialflow.calls.schemas import (
 from dialflow.domain.outcomes import EndReason
 from dialflow.errors import BadRequest, NotFound
 from dialflow.http import DbDep, WorkspaceDep
-from dialflow.pagination import MAX_PAGE_SIZE, parse_id
+from dialflow.pagination import MAX_PAGE_SIZE, Page, parse_id
 from dialflow.providers.simulator import simulated_recording
 
 router = APIRouter(tags=["calls"])
@@ -83,7 +83,7 @@ def call_out(row: RowMapping) -> CallOut:
     )
 
 
-def page_out(page: service.CallPage) -> CallPageOut:
+def page_out(page: Page[RowMapping]) -> CallPageOut:
     return CallPageOut(items=[call_out(r) for r in page.items], next_cursor=page.next_cursor)
 
 

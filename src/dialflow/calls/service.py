@@ -15,16 +15,10 @@ from dialflow.db.engine import Database
 from dialflow.domain.errors import FieldErrors
 from dialflow.domain.phones import normalize_phone
 from dialflow.errors import BadRequest, NotFound
-from dialflow.pagination import decode_cursor, encode_cursor
-from dialflow.workflows import repository as workflows_repo
+from dialflow.pagination import Page, decode_cursor, encode_cursor
+from dialflow.workflows.service import require_workflow
 
 DEFAULT_SORT: CallSort = "-created_at"
-
-
-@dataclass(frozen=True, slots=True)
-class CallPage:
-    items: list[RowMapping]
-    next_cursor: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +45,6 @@ def _phone(value: str, region: str = "US") -> str:
         raise BadRequest(str(exc), code="invalid_phone") from None
 
 
-async def _workflow(conn: AsyncConnection, workspace_id: int, ref: str) -> RowMapping:
-    workflow = await workflows_repo.get_workflow(conn, workspace_id, ref)
-    if workflow is None:
-        raise NotFound(f"workflow {ref} not found", code="workflow_not_found")
-    return workflow
-
-
 def _region(workflow: RowMapping | None) -> str:
     """The workflow's region for numbers without a country code, as intake parses them."""
     definition = workflow["definition"] if workflow is not None else None
@@ -73,7 +60,7 @@ async def _page(
     sort: CallSort,
     cursor: str | None,
     limit: int,
-) -> CallPage:
+) -> Page[RowMapping]:
     after = None
     after_id = decode_cursor(cursor)
     if after_id is not None:
@@ -93,7 +80,7 @@ async def _page(
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    return CallPage(rows, encode_cursor(rows[-1]["id"]) if more else None)
+    return Page(rows, encode_cursor(rows[-1]["id"]) if more else None)
 
 
 async def get_call(db: Database, workspace_id: int, call_id: int) -> RowMapping:
@@ -112,7 +99,7 @@ async def calls_of_record(
     sort: CallSort = DEFAULT_SORT,
     cursor: str | None = None,
     limit: int = 100,
-) -> CallPage:
+) -> Page[RowMapping]:
     async with db.read() as conn:
         if not await repository.record_exists(conn, workspace_id, record_id):
             raise NotFound(f"record {record_id} not found", code="record_not_found")
@@ -134,13 +121,13 @@ async def search_calls(
     sort: CallSort = DEFAULT_SORT,
     cursor: str | None = None,
     limit: int = 100,
-) -> CallPage:
+) -> Page[RowMapping]:
     if search.since is not None and search.until is not None and search.since >= search.until:
         raise BadRequest('"since" must be before "until"', code="invalid_time_range")
     async with db.read() as conn:
         workflow = None
         if search.workflow is not None:
-            workflow = await _workflow(conn, workspace_id, search.workflow)
+            workflow = await require_workflow(conn, workspace_id, search.workflow)
         where = CallFilter(
             workflow_id=None if workflow is None else int(workflow["id"]),
             record_id=search.record_id,
@@ -165,10 +152,10 @@ async def recordings(
     sort: CallSort = DEFAULT_SORT,
     cursor: str | None = None,
     limit: int = 100,
-) -> CallPage:
+) -> Page[RowMapping]:
     """The calls to one number in one workflow that have a recording."""
     async with db.read() as conn:
-        workflow = await _workflow(conn, workspace_id, workflow_ref)
+        workflow = await require_workflow(conn, workspace_id, workflow_ref)
         where = CallFilter(
             workflow_id=int(workflow["id"]),
             to_address=_phone(phone, _region(workflow)),

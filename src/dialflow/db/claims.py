@@ -18,7 +18,7 @@ from sqlalchemy import Column, ColumnElement, Table, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dialflow.db.sql import one_of
+from dialflow.db.sql import one_of, update_each
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,20 @@ async def fenced_update(
         .returning(spec.id)
     )
     return list(result.scalars())
+
+
+async def fenced_updates(
+    conn: AsyncConnection, spec: Claimable, changes: Sequence[dict[str, Any]]
+) -> None:
+    """Write each claimed row's own values in one statement, each fenced by its owner: a change
+    names its row (``_id``) and the owner that must still hold it (``_owner``)."""
+    await update_each(
+        conn,
+        spec.table,
+        changes,
+        match={"_id": spec.id.name, "_owner": spec.owner.name},
+        where=(f"{spec.status.name} = '{spec.claimed}'",),
+    )
 
 
 async def extend(

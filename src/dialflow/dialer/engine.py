@@ -651,7 +651,6 @@ class Dialer:
             live = await repo.live_attempts(conn, [item.attempt_id for item in batch])
             held = await repo.records_held(conn, [item.record_id for item in batch])
             accepted: list[bool] = []
-            attempt_updates: list[dict[str, Any]] = []
             record_updates: list[dict[str, Any]] = []
             opted_out: list[dict[str, Any]] = []
             ended: list[_Ended] = []
@@ -669,18 +668,12 @@ class Dialer:
                 if record["status"] != "in_progress":
                     # Finished (completed, cancelled, deleted) through the API while the call
                     # ran: the attempt ends, the record stays as the API left it.
-                    attempt_values = {
-                        **_ATTEMPT_END_DEFAULTS,
-                        **item.values,
-                        "note": f"the record was {record['status']} while this attempt ran",
-                    }
-                    attempt_updates.append({**attempt_values, "_id": item.attempt_id})
                     ended.append(
-                        _Ended(
-                            record["workspace_id"],
-                            item.record_id,
+                        _Ended.of(
+                            item,
+                            record,
                             live[item.attempt_id],
-                            attempt_values,
+                            f"the record was {record['status']} while this attempt ran",
                             {
                                 "day": record["day"],
                                 "call": record["call"],
@@ -709,22 +702,22 @@ class Dialer:
                     record, item.definition, progress, decision, now
                 )
                 record_updates.append({**values, "_id": item.record_id, "_owner": item.owner})
-                attempt_values = {**_ATTEMPT_END_DEFAULTS, **item.values, "note": note}
-                attempt_updates.append({**attempt_values, "_id": item.attempt_id})
                 ended.append(
-                    _Ended(
-                        record["workspace_id"],
-                        item.record_id,
+                    _Ended.of(
+                        item,
+                        record,
                         live[item.attempt_id],
-                        attempt_values,
+                        note,
                         values,
                         opted_out=decision.add_to_dnc,
                         finished_before=False,
                     )
                 )
-            await repo.end_attempts(conn, attempt_updates)
+            await repo.end_attempts(
+                conn, [{**end.attempt_values, "_id": end.attempt["id"]} for end in ended]
+            )
             await dnc_repo.add_missing(conn, opted_out)
-            await repo.update_held_records(conn, record_updates)
+            await claims.fenced_updates(conn, RECORD_CLAIMS, record_updates)
             await _emit_outcome_events(conn, ended, now)
         return accepted
 
@@ -966,6 +959,29 @@ class _Ended:
     opted_out: bool
     # The record had already finished (its record.completed was sent then).
     finished_before: bool
+
+    @classmethod
+    def of(
+        cls,
+        outcome: _Outcome,
+        record: RowMapping,
+        attempt: RowMapping,
+        note: str,
+        record_values: dict[str, Any],
+        *,
+        opted_out: bool,
+        finished_before: bool,
+    ) -> _Ended:
+        """The end of ``outcome``'s attempt, its values completed with ``note``."""
+        return cls(
+            record["workspace_id"],
+            outcome.record_id,
+            attempt,
+            {**_ATTEMPT_END_DEFAULTS, **outcome.values, "note": note},
+            record_values,
+            opted_out=opted_out,
+            finished_before=finished_before,
+        )
 
 
 _CHANNEL_EVENTS = {

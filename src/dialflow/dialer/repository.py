@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialflow.db.claims import Claimable
-from dialflow.db.sql import one_of
+from dialflow.db.sql import one_of, update_each
 from dialflow.db.tables import (
     ATTEMPT_LIVE,
     attempts,
@@ -105,17 +105,20 @@ async def attempts_started(
     conn: AsyncConnection, started: Sequence[tuple[int, str]], now: datetime
 ) -> None:
     """Save provider call ids of attempts the provider accepted (one statement per batch)."""
-    if not started:
-        return
-    await conn.execute(
-        update(attempts)
-        # Spelled out: an expanding IN cannot be used with executemany.
-        .where(
-            attempts.c.id == bindparam("_id"),
-            or_(*(attempts.c.status == status for status in ATTEMPT_LIVE)),
-        )
-        .values(provider_call_id=bindparam("_call_id"), status="in_progress", started_at=now),
-        [{"_id": attempt_id, "_call_id": call_id} for attempt_id, call_id in started],
+    await update_each(
+        conn,
+        attempts,
+        [
+            {
+                "_id": attempt_id,
+                "provider_call_id": call_id,
+                "status": "in_progress",
+                "started_at": now,
+            }
+            for attempt_id, call_id in started
+        ],
+        match={"_id": "id"},
+        where=(f"status IN {ATTEMPT_LIVE!r}",),
     )
 
 
@@ -174,30 +177,7 @@ async def records_held(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, R
 
 
 async def end_attempts(conn: AsyncConnection, changes: Sequence[dict[str, Any]]) -> None:
-    if changes:
-        columns = [name for name in changes[0] if name != "_id"]
-        await conn.execute(
-            update(attempts)
-            .where(attempts.c.id == bindparam("_id"))
-            .values({name: bindparam(name) for name in columns}),
-            list(changes),
-        )
-
-
-async def update_held_records(conn: AsyncConnection, changes: Sequence[dict[str, Any]]) -> None:
-    """Write records' new state, fenced by the lease owner of each (``_owner``)."""
-    if changes:
-        columns = [name for name in changes[0] if name not in {"_id", "_owner"}]
-        await conn.execute(
-            update(records)
-            .where(
-                records.c.id == bindparam("_id"),
-                records.c.lease_owner == bindparam("_owner"),
-                records.c.status == "in_progress",
-            )
-            .values({name: bindparam(name) for name in columns}),
-            list(changes),
-        )
+    await update_each(conn, attempts, changes, match={"_id": "id"})
 
 
 async def live_attempt(conn: AsyncConnection, record_id: int) -> RowMapping | None:

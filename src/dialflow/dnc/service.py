@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import RowMapping
@@ -13,13 +12,7 @@ from dialflow.dnc import repository
 from dialflow.domain.errors import FieldErrors
 from dialflow.domain.phones import normalize_phone
 from dialflow.errors import BadRequest, NotFound
-from dialflow.pagination import decode_cursor, next_cursor
-
-
-@dataclass(frozen=True, slots=True)
-class DncPage:
-    items: list[RowMapping]
-    next_cursor: str | None
+from dialflow.pagination import Page, decode_cursor, rows_page
 
 
 def _phone(raw: str) -> str:
@@ -60,9 +53,9 @@ async def remove_number(db: Database, workspace_id: int, phone: str) -> None:
 
 async def list_numbers(
     db: Database, workspace_id: int, *, cursor: str | None, limit: int
-) -> DncPage:
+) -> Page[RowMapping]:
     async with db.read() as conn:
         rows = await repository.list_entries(
             conn, workspace_id, after_id=decode_cursor(cursor), limit=limit
         )
-    return DncPage(rows, next_cursor([r["id"] for r in rows], limit))
+    return rows_page(rows, limit)

@@ -107,6 +107,9 @@ class _Target:
     first_step: str
 
 
+MAX_LIST_NAME = 200  # lists.name
+
+
 async def ingest(
     db: Database,
     *,
@@ -129,6 +132,11 @@ async def ingest(
         )
     if not records:
         raise BadRequest("no records: send at least one record", code="no_records")
+    if list_name is not None and (len(list_name) > MAX_LIST_NAME or "\x00" in list_name):
+        raise BadRequest(
+            f"list_name: at most {MAX_LIST_NAME} characters, and no U+0000",
+            code="invalid_list_name",
+        )
     workflow = await get_workflow_row(db, workspace_id, workflow_ref)
     if not accepts_records(WorkflowStatus(workflow["status"])):
         raise Conflict(

@@ -10,21 +10,14 @@ from dialflow.clock import utcnow
 from dialflow.db.engine import Database
 from dialflow.errors import Conflict, NotFound
 from dialflow.lists import repository
-from dialflow.pagination import decode_cursor, next_cursor
+from dialflow.pagination import Page, decode_cursor, rows_page
 from dialflow.records import repository as records_repo
 from dialflow.records.service import log_entries
 from dialflow.records.status import LIVE_STATUSES, RecordStatus
 from dialflow.webhooks.record_events import emit_finished
-from dialflow.workflows import repository as workflows_repo
-from dialflow.workflows.service import OPEN_OUTCOME
+from dialflow.workflows.service import OPEN_OUTCOME, require_workflow
 
 LIST_CANCELLED = "list_cancelled"
-
-
-@dataclass(frozen=True, slots=True)
-class ListPage:
-    items: list[RowMapping]
-    next_cursor: str | None
 
 
 async def get_list(db: Database, workspace_id: int, list_id: int) -> RowMapping:
@@ -37,15 +30,13 @@ async def get_list(db: Database, workspace_id: int, list_id: int) -> RowMapping:
 
 async def list_lists(
     db: Database, workspace_id: int, workflow_ref: str, *, cursor: str | None, limit: int
-) -> ListPage:
+) -> Page[RowMapping]:
     async with db.read() as conn:
-        workflow = await workflows_repo.get_workflow(conn, workspace_id, workflow_ref)
-        if workflow is None:
-            raise NotFound(f"workflow {workflow_ref} not found", code="workflow_not_found")
+        workflow = await require_workflow(conn, workspace_id, workflow_ref)
         rows = await repository.list_lists(
             conn, workflow["id"], after_id=decode_cursor(cursor), limit=limit
         )
-    return ListPage(rows, next_cursor([r["id"] for r in rows], limit))
+    return rows_page(rows, limit)
 
 
 async def cancel_list(db: Database, workspace_id: int, list_id: int) -> tuple[RowMapping, int]:
@@ -57,7 +48,7 @@ async def cancel_list(db: Database, workspace_id: int, list_id: int) -> tuple[Ro
             raise NotFound(f"list {list_id} not found", code="list_not_found")
         if row["status"] == "cancelled":
             raise Conflict(f"list {list_id} is already cancelled", code="list_cancelled")
-        live = await records_repo.live_ids_in_list(conn, list_id)
+        live = await records_repo.live_ids(conn, "list_id", list_id)
         cancelled = await records_repo.set_status(
             conn,
             live,

@@ -18,6 +18,7 @@ from dialflow.http import (
     SettingsDep,
     WorkspaceDep,
     decode_json,
+    json_body_doc,
     json_response,
     may_hold_nul,
     read_body,
@@ -92,22 +93,13 @@ async def _respond(
     return Response(content, status_code, media_type="application/json")
 
 
-def _body_doc(model: type[RecordIn] | type[BulkIn]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
-
-
 @router.post(
     "/v1/workflows/{workflow}/records",
     summary="Add one record",
     description="Adds one record to a workflow; it is dialed as soon as the rules allow. "
     "201 accepted, 200 updated (a pending record with the same phone), 422 with per-field "
     "errors otherwise. " + _IDEMPOTENCY_DOC,
-    openapi_extra=_body_doc(RecordIn),
+    openapi_extra=json_body_doc(schema=RecordIn.model_json_schema()),
     responses={201: {"model": RecordResultOut}, 422: {"model": RecordResultOut}},
 )
 async def add_record(
@@ -139,7 +131,7 @@ async def add_record(
     "gets its own result in request order. 201/200 all stored, 207 some failed, 422 none "
     "stored; 400 names the cap when there are too many records, 413 when the body is too "
     "large. " + _IDEMPOTENCY_DOC,
-    openapi_extra=_body_doc(BulkIn),
+    openapi_extra=json_body_doc(schema=BulkIn.model_json_schema()),
     responses={201: {"model": BulkOut}, 207: {"model": BulkOut}, 422: {"model": BulkOut}},
 )
 async def add_records_bulk(

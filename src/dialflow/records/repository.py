@@ -318,10 +318,13 @@ async def set_status(
     return int(result.rowcount)
 
 
-async def live_ids_in_list(conn: AsyncConnection, list_id: int) -> list[int]:
+async def live_ids(
+    conn: AsyncConnection, scope: Literal["list_id", "workflow_id"], scope_id: int
+) -> list[int]:
+    """The live records of one list or one workflow."""
     result = await conn.execute(
         select(records.c.id).where(
-            records.c.list_id == list_id, records.c.status.in_(LIVE_STATUSES)
+            records.c[scope] == scope_id, records.c.status.in_(LIVE_STATUSES)
         )
     )
     return list(result.scalars())
@@ -506,15 +509,6 @@ async def find_records_by_value(
         .order_by(records.c.updated_at.desc(), records.c.id.desc())
     )
     return list(result.mappings())
-
-
-async def live_ids_in_workflow(conn: AsyncConnection, workflow_id: int) -> list[int]:
-    result = await conn.execute(
-        select(records.c.id).where(
-            records.c.workflow_id == workflow_id, records.c.status.in_(LIVE_STATUSES)
-        )
-    )
-    return list(result.scalars())
 
 
 async def get_records(

@@ -16,31 +16,36 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from dialflow.calls import repository as calls_repo
 from dialflow.clock import utcnow
 from dialflow.db.engine import Database
+from dialflow.db.tables import RECORD_COLUMNS
 from dialflow.domain.dispatch import priority_rank
 from dialflow.domain.errors import FieldErrors
 from dialflow.domain.phones import normalize_phone
+from dialflow.domain.timezones import TimezoneSource
 from dialflow.errors import Conflict, NotFound, Unprocessable
 from dialflow.ids import next_id
-from dialflow.intake.validate import clean_record
-from dialflow.pagination import decode_cursor, next_cursor
+from dialflow.intake.validate import NATIVE_FIELDS, clean_record
+from dialflow.pagination import Page, decode_cursor, rows_page
 from dialflow.records import repository
 from dialflow.records.status import LIVE_STATUSES, TERMINAL_STATUSES, RecordStatus
 from dialflow.webhooks.record_events import emit_finished
 from dialflow.workflows import repository as workflows_repo
 from dialflow.workflows.definition import WorkflowDefinition
+from dialflow.workflows.service import require_workflow
 
 MARKED_COMPLETE = "marked_complete"
+# What a stored record carries into an edit in intake's shape (``stored_record``): its intake
+# fields but the primary phone (already ``phones[0]``), the timezone (carried only when it was
+# given) and the profile id (an Altcraft import sets its own).
+_CARRIED = tuple(
+    name
+    for name in RECORD_COLUMNS
+    if name in NATIVE_FIELDS and name not in {"phone", "timezone", "profile_id"}
+)
 
 
 class ActionResult(StrEnum):
     DONE = "done"
     ALREADY = "already"
-
-
-@dataclass(frozen=True, slots=True)
-class RecordPage:
-    items: list[RowMapping]
-    next_cursor: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +87,9 @@ async def list_records(
     external_id: str | None = None,
     cursor: str | None = None,
     limit: int = 100,
-) -> RecordPage:
+) -> Page[RowMapping]:
     async with db.read() as conn:
-        workflow = await workflows_repo.get_workflow(conn, workspace_id, workflow_ref)
-        if workflow is None:
-            raise NotFound(f"workflow {workflow_ref} not found", code="workflow_not_found")
+        workflow = await require_workflow(conn, workspace_id, workflow_ref)
         rows = await repository.list_records(
             conn,
             workflow["id"],
@@ -96,16 +99,13 @@ async def list_records(
             after_id=decode_cursor(cursor),
             limit=limit,
         )
-    return RecordPage(rows, next_cursor([r["id"] for r in rows], limit))
+    return rows_page(rows, limit)
 
 
 async def _workflow_id(conn: AsyncConnection, workspace_id: int, ref: str | None) -> int | None:
     if ref is None:
         return None
-    workflow = await workflows_repo.get_workflow(conn, workspace_id, ref)
-    if workflow is None:
-        raise NotFound(f"workflow {ref} not found", code="workflow_not_found")
-    return int(workflow["id"])
+    return int((await require_workflow(conn, workspace_id, ref))["id"])
 
 
 def log_entries(ids: Sequence[int], now: datetime, kind: str, message: str) -> list[dict[str, Any]]:
@@ -205,9 +205,7 @@ async def search_records(
 ) -> RecordSearch:
     """A page of a workflow's records with their calls, and how many match in all."""
     async with db.read() as conn:
-        workflow = await workflows_repo.get_workflow(conn, workspace_id, workflow_ref)
-        if workflow is None:
-            raise NotFound(f"workflow {workflow_ref!s} not found", code="workflow_not_found")
+        workflow = await require_workflow(conn, workspace_id, workflow_ref)
         rows, total = await repository.search_records(
             conn,
             workflow["id"],
@@ -229,6 +227,16 @@ async def search_records(
 
 
 DELETED = "deleted"
+
+
+def stored_record(row: RowMapping) -> dict[str, Any]:
+    """A stored record in intake's shape: what an edit of it (a new import of the same
+    profile, an update of a list entry) starts from. The timezone is kept only when it was
+    given; otherwise intake derives it again."""
+    record = {name: row[name] for name in _CARRIED if row[name] is not None}
+    if row["timezone_source"] == TimezoneSource.EXPLICIT.value:
+        record["timezone"] = row["timezone"]
+    return record
 
 
 async def update_record(
@@ -344,9 +352,7 @@ async def find_profile_records(
     recently updated. Phones are read in the workflow's region; values naming nothing are left
     out. Raises NotFound for an unknown workflow."""
     async with db.read() as conn:
-        workflow = await workflows_repo.get_workflow(conn, workspace_id, workflow_ref)
-        if workflow is None:
-            raise NotFound(f"workflow {workflow_ref!s} not found", code="workflow_not_found")
+        workflow = await require_workflow(conn, workspace_id, workflow_ref)
         lookup = {value: value for value in values}
         if field == "phone":
             region = WorkflowDefinition.model_validate(workflow["definition"]).default_region
@@ -375,10 +381,8 @@ async def cancel_workflow_records(
     flight ends normally); answers their ids."""
     now = utcnow()
     async with db.write() as conn:
-        workflow = await workflows_repo.get_workflow(conn, workspace_id, workflow_ref)
-        if workflow is None:
-            raise NotFound(f"workflow {workflow_ref!s} not found", code="workflow_not_found")
-        live = await repository.live_ids_in_workflow(conn, workflow["id"])
+        workflow = await require_workflow(conn, workspace_id, workflow_ref)
+        live = await repository.live_ids(conn, "workflow_id", workflow["id"])
         await repository.set_status(
             conn, live, status=RecordStatus.CANCELLED, now=now, final_outcome=reason, only_live=True
         )

@@ -220,8 +220,8 @@ def _changes(body: EndpointIn | EndpointPatch) -> service.EndpointChanges:
     description="Events of the workspace (or of one workflow) are POSTed here, signed with the "
     "Standard Webhooks scheme: `webhook-id`, `webhook-timestamp`, `webhook-signature` "
     "(HMAC-SHA256 with the `whsec_` secret returned once here). Failed deliveries are retried "
-    "for about 32 hours (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h). See "
-    "docs/webhooks.md for payloads and a verifying receiver.",
+    "for about 27.5 hours (immediately, then after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and "
+    "10 h). See docs/webhooks.md for payloads and a verifying receiver.",
 )
 async def create_endpoint(
     body: EndpointIn, db: DbDep, workspace_id: WorkspaceDep, settings: SettingsDep

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 import time
@@ -41,6 +42,7 @@ from dialflow.webhooks.signing import headers as signature_headers
 log = logging.getLogger(__name__)
 
 RESPONSE_KEEP_BYTES = 2000
+_CONNECTIONS_PER_CLIENT = 16
 ERROR_KEEP_CHARS = 1000
 _USER_AGENT = f"dialflow-webhooks/{__version__}"
 
@@ -49,7 +51,7 @@ _USER_AGENT = f"dialflow-webhooks/{__version__}"
 class DelivererConfig:
     owner: str = field(default_factory=worker_name)
     batch_size: int = 200
-    max_in_flight: int = 500
+    max_in_flight: int = 128
     lease: timedelta = timedelta(seconds=60)
     poll_seconds: float = 1.0
     reap_seconds: float = 5.0
@@ -92,16 +94,19 @@ class Deliverer:
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not security)
         self.wakeups = db.webhook_wakeups
-        self._http: httpx.AsyncClient | None = None
+        self._clients: list[httpx.AsyncClient] = []
+        self._next_client = itertools.count()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
-        self._results: Batcher[_Result, None] = Batcher(self._flush_results, max_items=500)
+        # Outcomes wait up to 20 ms to share a write transaction with others.
+        self._results: Batcher[_Result, None] = Batcher(
+            self._flush_results, max_items=500, max_delay=0.02
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._open_client()
         await self.wakeups.start()
         self._loops = [
             asyncio.create_task(self._claim_loop(), name="dialflow-deliver"),
@@ -122,19 +127,29 @@ class Deliverer:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.aclose()
 
-    def _open_client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            self._http = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.config.timeout_seconds),
-                follow_redirects=False,
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
-                headers={"user-agent": _USER_AGENT, "content-type": "application/json"},
-            )
-        return self._http
+    def _client(self) -> httpx.AsyncClient:
+        """One of several small clients, in turn: httpcore's pool does work proportional to
+        its connections and queued requests on every request, so many small pools post much
+        faster than one large one."""
+        if not self._clients:
+            count = max(1, -(-self.config.max_in_flight // _CONNECTIONS_PER_CLIENT))
+            self._clients = [
+                httpx.AsyncClient(
+                    timeout=httpx.Timeout(self.config.timeout_seconds),
+                    follow_redirects=False,
+                    limits=httpx.Limits(
+                        max_connections=_CONNECTIONS_PER_CLIENT,
+                        max_keepalive_connections=_CONNECTIONS_PER_CLIENT,
+                    ),
+                    headers={"user-agent": _USER_AGENT, "content-type": "application/json"},
+                )
+                for _ in range(count)
+            ]
+        return self._clients[next(self._next_client) % len(self._clients)]
 
     @property
     def in_flight(self) -> int:
@@ -243,9 +258,14 @@ class Deliverer:
                 raise _EndpointDisabled
             if not self.config.allow_private:
                 await ensure_public(endpoint["url"])
-            async with self._open_client().stream(
-                "POST", endpoint["url"], content=job.body, headers=headers
-            ) as response:
+            # A hard deadline for the whole exchange: httpx's timeout bounds each read alone,
+            # and a receiver trickling bytes must not hold a delivery past its lease.
+            async with (
+                asyncio.timeout(self.config.timeout_seconds),
+                self._client().stream(
+                    "POST", endpoint["url"], content=job.body, headers=headers
+                ) as response,
+            ):
                 status = response.status_code
                 retry_after = response.headers.get("retry-after")
                 response_text = await _read_capped(response, RESPONSE_KEEP_BYTES)
@@ -253,7 +273,7 @@ class Deliverer:
             error = "cancelled: the endpoint is disabled"
         except BlockedDestination as exc:
             error = f"refused: {exc}"
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             error = f"timed out after {self.config.timeout_seconds:g} s"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:ERROR_KEEP_CHARS]
@@ -302,7 +322,7 @@ class Deliverer:
                     reason = f"every delivery failed since {timestamp(endpoint['failing_since'])}"
                     to_disable[endpoint["id"]] = (endpoint, reason)
             await repo.insert_delivery_attempts(conn, attempt_rows)
-            await repo.finish_deliveries(conn, changes)
+            await claims.fenced_updates(conn, repo.DELIVERY_CLAIMS, changes)
             await repo.mark_endpoints_healthy(conn, sorted(healthy - failing))
             await repo.mark_endpoints_failing(conn, sorted(failing - healthy), now)
             for endpoint, reason in to_disable.values():

@@ -65,11 +65,12 @@ class NewEvent:
     record_id: int | None = None
 
 
-def _subscribed(endpoint: Mapping[Any, Any], event: NewEvent) -> bool:
-    if endpoint["workflow_id"] is not None and endpoint["workflow_id"] != event.workflow_id:
+def subscribed(endpoint: Mapping[Any, Any], workflow_id: int | None, event_type: str) -> bool:
+    """Whether the endpoint's workflow and type filters let this event through."""
+    if endpoint["workflow_id"] is not None and endpoint["workflow_id"] != workflow_id:
         return False
     types = endpoint["event_types"]
-    return types is None or event.type.value in types
+    return types is None or event_type in types
 
 
 async def emit(
@@ -97,7 +98,7 @@ async def emit(
         targets = [
             endpoint
             for endpoint in endpoints.get(event.workspace_id, ())
-            if _subscribed(endpoint, event)
+            if subscribed(endpoint, event.workflow_id, event.type.value)
         ]
         if not targets:
             continue
@@ -120,19 +121,16 @@ async def emit(
             }
         )
         for endpoint in targets:
-            body: bytes | None = None  # the standard envelope: the event's own payload
-            if endpoint["format"] != STANDARD:
-                vendor = vendor_body(endpoint["format"], event.type.value, event.data)
-                if vendor is None:
-                    continue  # that vendor has no such webhook
-                body = msgspec.json.encode(vendor)
+            rendered = body_for(endpoint["format"], event.type.value, event.data)
+            if rendered == SKIP:
+                continue  # that vendor has no such webhook
             delivery_rows.append(
                 {
                     "id": next_id(),
                     "workspace_id": event.workspace_id,
                     "event_id": event_id,
                     "endpoint_id": endpoint["id"],
-                    "body": body,
+                    "body": rendered,
                     "status": "pending",
                     "attempts": 0,
                     "next_due_at": now,
@@ -144,6 +142,18 @@ async def emit(
     if delivery_rows:
         await _wake_deliverers(conn)
     return len(delivery_rows)
+
+
+SKIP = b""  # body_for: this format has no such event
+
+
+def body_for(format_: str, event_type: str, data: Mapping[str, Any]) -> bytes | None:
+    """What a delivery to an endpoint of this format sends: None for the event's own envelope,
+    a vendor body rendered once, or SKIP when the vendor has no such webhook."""
+    if format_ == STANDARD:
+        return None
+    vendor = vendor_body(format_, event_type, data)
+    return SKIP if vendor is None else msgspec.json.encode(vendor)
 
 
 async def _wake_deliverers(conn: AsyncConnection) -> None:

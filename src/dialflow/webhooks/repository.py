@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -177,7 +177,9 @@ async def attempts_of_deliveries(
 async def failed_event_ids(
     conn: AsyncConnection, workspace_id: int, endpoint_id: int, since: datetime
 ) -> list[int]:
-    """Events whose delivery to the endpoint was given up (or cancelled) since ``since``."""
+    """Events whose delivery to the endpoint was given up (or cancelled) since ``since`` and
+    that have not reached it since, nor wait to (a replay already queued or delivered)."""
+    later = deliveries.alias("later")
     result = await conn.execute(
         select(deliveries.c.event_id)
         .where(
@@ -185,10 +187,22 @@ async def failed_event_ids(
             deliveries.c.endpoint_id == endpoint_id,
             deliveries.c.status.in_(("failed", "cancelled")),
             deliveries.c.created_at >= since,
+            ~exists().where(
+                later.c.event_id == deliveries.c.event_id,
+                later.c.endpoint_id == endpoint_id,
+                later.c.status.in_(("pending", "in_progress", "succeeded")),
+            ),
         )
         .distinct()
     )
     return sorted(result.scalars())
+
+
+async def events_by_id(conn: AsyncConnection, event_ids: Sequence[int]) -> list[RowMapping]:
+    result = await conn.execute(
+        select(events).where(one_of(conn, events.c.id, event_ids)).order_by(events.c.id)
+    )
+    return list(result.mappings())
 
 
 async def latest_bodies(
@@ -212,22 +226,6 @@ async def cancel_pending(
         .values(status="cancelled", last_error=reason, next_due_at=None, updated_at=now)
     )
     return int(result.rowcount)
-
-
-async def finish_deliveries(conn: AsyncConnection, changes: Sequence[dict[str, Any]]) -> None:
-    """Write each delivery's outcome, fenced by its lease owner (``_owner``)."""
-    if changes:
-        columns = [name for name in changes[0] if name not in {"_id", "_owner"}]
-        await conn.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.id == bindparam("_id"),
-                deliveries.c.lease_owner == bindparam("_owner"),
-                deliveries.c.status == "in_progress",
-            )
-            .values({name: bindparam(name) for name in columns}),
-            list(changes),
-        )
 
 
 async def insert_delivery_attempts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:

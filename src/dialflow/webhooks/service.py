@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 from sqlalchemy.engine import RowMapping
 
 from dialflow.clock import utcnow
 from dialflow.db.engine import Database
 from dialflow.errors import NotFound, Unprocessable
 from dialflow.ids import next_id
-from dialflow.pagination import decode_cursor, next_cursor
+from dialflow.pagination import Page, decode_cursor, rows_page
 from dialflow.webhooks import repository as repo
-from dialflow.webhooks.events import EVENT_TYPES, parse_msg_id
+from dialflow.webhooks.events import EVENT_TYPES, SKIP, body_for, parse_msg_id, subscribed
 from dialflow.webhooks.formats import known_formats
 from dialflow.webhooks.guard import BlockedDestination, check_url_syntax, ensure_public
 from dialflow.webhooks.signing import SECRET_PREFIX, new_secret
@@ -123,20 +124,14 @@ async def get_endpoint(db: Database, workspace_id: int, endpoint_id: int) -> Row
     return row
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[RowMapping]
-    next_cursor: str | None
-
-
 async def list_endpoints(
     db: Database, workspace_id: int, *, cursor: str | None, limit: int
-) -> Page:
+) -> Page[RowMapping]:
     async with db.read() as conn:
         rows = await repo.list_endpoints(
             conn, workspace_id, after=decode_cursor(cursor), limit=limit
         )
-    return Page(rows, next_cursor([row["id"] for row in rows], limit))
+    return rows_page(rows, limit)
 
 
 async def update_endpoint(
@@ -254,7 +249,7 @@ async def list_events(
     since: datetime | None,
     cursor: str | None,
     limit: int,
-) -> Page:
+) -> Page[RowMapping]:
     async with db.read() as conn:
         rows = await repo.list_events(
             conn,
@@ -265,14 +260,15 @@ async def list_events(
             before=decode_cursor(cursor),
             limit=limit,
         )
-    return Page(rows, next_cursor([row["id"] for row in rows], limit))
+    return rows_page(rows, limit)
 
 
 async def _requeue(
     db: Database, workspace_id: int, endpoint_id: int, event_ids: Sequence[int]
 ) -> int:
-    """New deliveries of these events to the endpoint, with the bodies they were first sent
-    with and the same ``webhook-id``."""
+    """New deliveries of these events to the endpoint, with the same ``webhook-id``: the body
+    each was sent to it with before, or, for an event it never had, the body its format gives
+    (events its filters or its format leave out are not sent)."""
     now = utcnow()
     async with db.write() as conn:
         endpoint = await repo.get_endpoint(conn, workspace_id, endpoint_id)
@@ -283,22 +279,32 @@ async def _requeue(
                 f"webhook endpoint {endpoint_id} is disabled: enable it before replaying",
                 code="endpoint_disabled",
             )
-        bodies = await repo.latest_bodies(conn, endpoint_id, event_ids)
-        rows = [
-            {
-                "id": next_id(),
-                "workspace_id": workspace_id,
-                "event_id": event_id,
-                "endpoint_id": endpoint_id,
-                "body": bodies.get(event_id),
-                "status": "pending",
-                "attempts": 0,
-                "next_due_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for event_id in event_ids
-        ]
+        sent_before = await repo.latest_bodies(conn, endpoint_id, event_ids)
+        rows = []
+        for event in await repo.events_by_id(conn, event_ids):
+            if event["id"] in sent_before:
+                body = sent_before[event["id"]]
+            elif subscribed(endpoint, event["workflow_id"], event["type"]):
+                data = msgspec.json.decode(event["payload"])["data"]
+                body = body_for(endpoint["format"], event["type"], data)
+                if body == SKIP:
+                    continue
+            else:
+                continue
+            rows.append(
+                {
+                    "id": next_id(),
+                    "workspace_id": workspace_id,
+                    "event_id": event["id"],
+                    "endpoint_id": endpoint_id,
+                    "body": body,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_due_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         await repo.insert_events(conn, [], rows)
     db.webhook_wakeups.poke()
     return len(rows)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, time
-from functools import cache
+from functools import cache, cached_property
 from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
@@ -194,6 +194,11 @@ class CallingHours(BaseModel):
 
     def window(self) -> CallingWindow:
         """These hours as a ``CallingWindow`` for ``dialflow.domain.windows``."""
+        return self.calling_window
+
+    @cached_property
+    def calling_window(self) -> CallingWindow:
+        # Built once per definition: the dialer asks for it for every record it dials.
         return CallingWindow(
             start=self.start_time,
             end=self.end_time,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialflow.clock import utcnow
 from dialflow.db.engine import Database
@@ -17,7 +18,7 @@ from dialflow.domain.workflows import (
     transition,
 )
 from dialflow.errors import Conflict, NotFound
-from dialflow.pagination import decode_cursor, next_cursor
+from dialflow.pagination import Page, decode_cursor, next_cursor
 from dialflow.records import repository as records_repo
 from dialflow.webhooks.record_events import emit_workflow_status
 from dialflow.workflows import repository
@@ -30,12 +31,6 @@ from dialflow.workflows.definition import (
 )
 
 _KEY_ATTEMPTS = 20
-
-
-@dataclass(frozen=True, slots=True)
-class WorkflowPage:
-    items: list[WorkflowOut]
-    next_cursor: str | None
 
 
 def to_out(row: RowMapping) -> WorkflowOut:
@@ -90,12 +85,20 @@ async def create_workflow(db: Database, workspace_id: int, body: WorkflowCreate)
     return to_out(row)
 
 
-async def get_workflow_row(db: Database, workspace_id: int, ref: str | int) -> RowMapping:
-    async with db.read() as conn:
-        row = await repository.get_workflow(conn, workspace_id, ref)
+async def require_workflow(
+    conn: AsyncConnection, workspace_id: int, ref: str | int, *, for_update: bool = False
+) -> RowMapping:
+    """The workspace's workflow ``ref`` (id or key), read in the caller's transaction; NotFound
+    when the workspace has none by that reference."""
+    row = await repository.get_workflow(conn, workspace_id, ref, for_update=for_update)
     if row is None:
         raise NotFound(f"workflow {ref!s} not found", code="workflow_not_found")
     return row
+
+
+async def get_workflow_row(db: Database, workspace_id: int, ref: str | int) -> RowMapping:
+    async with db.read() as conn:
+        return await require_workflow(conn, workspace_id, ref)
 
 
 async def get_workflow(db: Database, workspace_id: int, ref: str | int) -> WorkflowOut:
@@ -109,7 +112,7 @@ async def list_workflows(
     status: WorkflowStatus | None = None,
     cursor: str | None = None,
     limit: int = 50,
-) -> WorkflowPage:
+) -> Page[WorkflowOut]:
     async with db.read() as conn:
         rows = await repository.list_workflows(
             conn,
@@ -118,7 +121,7 @@ async def list_workflows(
             after_id=decode_cursor(cursor),
             limit=limit,
         )
-    return WorkflowPage(
+    return Page(
         items=[to_out(r) for r in rows], next_cursor=next_cursor([r["id"] for r in rows], limit)
     )
 
@@ -127,9 +130,7 @@ async def update_workflow(
     db: Database, workspace_id: int, ref: str, body: WorkflowUpdate
 ) -> WorkflowOut:
     async with db.write() as conn:
-        row = await repository.get_workflow(conn, workspace_id, ref, for_update=True)
-        if row is None:
-            raise NotFound(f"workflow {ref} not found", code="workflow_not_found")
+        row = await require_workflow(conn, workspace_id, ref, for_update=True)
         if WorkflowStatus(row["status"]) in (WorkflowStatus.STOPPED, WorkflowStatus.COMPLETED):
             raise Conflict(
                 f"workflow {row['key']} is {row['status']} and can no longer be changed",
@@ -150,9 +151,7 @@ async def apply_action(
     db: Database, workspace_id: int, ref: str | int, action: WorkflowAction
 ) -> WorkflowOut:
     async with db.write() as conn:
-        row = await repository.get_workflow(conn, workspace_id, ref, for_update=True)
-        if row is None:
-            raise NotFound(f"workflow {ref!s} not found", code="workflow_not_found")
+        row = await require_workflow(conn, workspace_id, ref, for_update=True)
         try:
             status = transition(WorkflowStatus(row["status"]), action)
         except IllegalTransition as exc:
@@ -184,9 +183,7 @@ async def workflow_stats(db: Database, workspace_id: int, ref: str) -> WorkflowS
     """Counts by status and by final outcome (``open`` while unfinished), from one snapshot,
     so each adds up to the number of records."""
     async with db.read() as conn:
-        workflow = await repository.get_workflow(conn, workspace_id, ref)
-        if workflow is None:
-            raise NotFound(f"workflow {ref} not found", code="workflow_not_found")
+        workflow = await require_workflow(conn, workspace_id, ref)
         rows = await records_repo.count_by_status_and_outcome(conn, workflow["id"])
     by_status: dict[str, int] = {}
     by_outcome: dict[str, int] = {}

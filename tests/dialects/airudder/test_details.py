@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from dialflow.db.engine import Database
-from dialflow.db.tables import records, workflows
+from tests.conftest import workflow_records
 from tests.dialects.airudder.conftest import CALLEE, Airudder, expect
 
 WORKFLOW = "/service/cloud/workflow"
@@ -18,18 +17,6 @@ AMOUNT = [{"name": "amount"}]
 
 def callee(n: int) -> str:
     return f"+62812345678{n:02d}"
-
-
-async def stored(db: Database, workflow_id: str) -> list[dict[str, Any]]:
-    """The task's records, oldest first."""
-    async with db.read() as conn:
-        rows = await conn.execute(
-            select(records)
-            .join(workflows, workflows.c.id == records.c.workflow_id)
-            .where(workflows.c.key == workflow_id)
-            .order_by(records.c.created_at, records.c.id)
-        )
-        return [dict(row) for row in rows.mappings()]
 
 
 async def test_details_are_added_as_one_list(airudder: Airudder, db: Database) -> None:
@@ -49,7 +36,7 @@ async def test_details_are_added_as_one_list(airudder: Airudder, db: Database) -
         "failed": 0,
         "errors": [],
     }
-    first, second = await stored(db, task)
+    first, second = await workflow_records(db, task)
     assert str(first["list_id"]) == data["list_id"] == str(second["list_id"])
     assert (first["phone"], first["case_id"]) == (CALLEE, "test-caseid11")
     assert first["placeholders"] == {"amount": "150000", "name": "Budi"}
@@ -94,7 +81,7 @@ async def test_invalid_details_are_listed_and_the_others_added(
     }
     assert "same phone as record 0" in errors[4]["message"]
     assert "callee" in errors[5]["message"]
-    assert [row["case_id"] for row in await stored(db, task)] == ["ok"]
+    assert [row["case_id"] for row in await workflow_records(db, task)] == ["ok"]
 
 
 @pytest.mark.parametrize(
@@ -154,7 +141,7 @@ async def test_details_are_updated_by_case_id_or_callee(airudder: Airudder, db: 
     }
     data = expect(await airudder.post(f"{WORKFLOW}/updatedetails", body))
     assert data == {"workflow_id": task, "total": 2, "success": 2, "failed": 0, "errors": []}
-    first, second = await stored(db, task)
+    first, second = await workflow_records(db, task)
     assert (first["phone"], first["case_id"]) == (callee(3), "case-1")
     assert first["placeholders"] == {"amount": "90", "name": "Budi"}
     assert (second["phone"], second["email"], second["placeholders"]) == (
@@ -193,7 +180,10 @@ async def test_updates_naming_nothing_or_invalid_are_listed(
     assert messages[2] == '"callee" is not a valid phone number: "12"'
     assert "already has the same dedup key" in messages[3]
     assert messages[4] == "a list entry must be a JSON object"
-    assert [row["placeholders"]["amount"] for row in await stored(db, task)] == ["1", "20"]
+    assert [row["placeholders"]["amount"] for row in await workflow_records(db, task)] == [
+        "1",
+        "20",
+    ]
 
 
 async def test_an_update_of_an_unknown_task_is_a_404(airudder: Airudder) -> None:
@@ -210,7 +200,7 @@ async def test_cancelling_a_list_cancels_its_unfinished_entries(
     body = {"workflow_id": task, "list_id": cancelled["list_id"]}
     data = expect(await airudder.post(f"{WORKFLOW}/canceldetails", body))
     assert data == {"workflow_id": task, "list_id": cancelled["list_id"], "cancelled": 2}
-    statuses = {str(row["list_id"]): row["status"] for row in await stored(db, task)}
+    statuses = {str(row["list_id"]): row["status"] for row in await workflow_records(db, task)}
     assert statuses == {cancelled["list_id"]: "cancelled", kept["list_id"]: "pending"}
     assert "already cancelled" in expect(
         await airudder.post(f"{WORKFLOW}/canceldetails", body), 400

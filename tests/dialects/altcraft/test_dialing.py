@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from dialflow.db.engine import Database
 from dialflow.db.tables import attempts
 from tests.conftest import Tenant, make_workflow
 from tests.dialects.altcraft.conftest import Altcraft
 from tests.dialects.altcraft.seed import CUSTOM_JSON, printed
-from tests.dialer.test_engine import ALWAYS_OPEN, DialerFactory, always, drain, statuses
+from tests.dialer.test_engine import (
+    ALWAYS_OPEN,
+    DialerFactory,
+    always,
+    drain,
+    statuses,
+    workflow_attempts,
+)
 
 
 async def test_profiles_of_the_seed_example_are_dialed(
@@ -31,14 +36,9 @@ async def test_profiles_of_the_seed_example_are_dialed(
     await drain(make_dialer(always("call_transferred")))
 
     assert await statuses(db, workflow["id"]) == {"completed": 2}
-    async with db.read() as conn:
-        dialed = (
-            await conn.execute(
-                select(attempts.c.to_address, attempts.c.end_reason).where(
-                    attempts.c.workflow_id == workflow["id"]
-                )
-            )
-        ).all()
+    dialed = await workflow_attempts(
+        db, workflow["id"], attempts.c.to_address, attempts.c.end_reason
+    )
     assert sorted(dialed) == [
         ("+79000005422", "call_transferred"),
         ("+79006574081", "call_transferred"),

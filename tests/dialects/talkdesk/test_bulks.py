@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from dialflow.dialects.talkdesk.schemas import RECORD_EXAMPLE
 from tests.conftest import Tenant
 from tests.dialects.talkdesk.conftest import add, make_list, record
-from tests.dialects.talkdesk.test_records import SEED_EXAMPLE, assert_error
+from tests.dialects.talkdesk.test_records import assert_error
 from tests.intake.test_bulk import phone
 
 
@@ -44,7 +45,7 @@ async def test_bulk_creates_valid_records_and_names_the_errors(tenant: Tenant) -
 async def test_bulk_of_the_seed_example_and_a_clean_one(tenant: Tenant) -> None:
     list_id = await make_list(tenant.client)
     response = await tenant.client.post(
-        f"/record-lists/{list_id}/records/bulks", json={"records": [SEED_EXAMPLE, record(1)]}
+        f"/record-lists/{list_id}/records/bulks", json={"records": [RECORD_EXAMPLE, record(1)]}
     )
     body = response.json()
     assert response.status_code == 201
@@ -67,7 +68,7 @@ async def test_bulk_takes_at_most_100_records(tenant: Tenant) -> None:
 
 async def test_json_patch_updates_one_record(tenant: Tenant) -> None:
     list_id = await make_list(tenant.client)
-    created = await add(tenant.client, list_id, SEED_EXAMPLE)
+    created = await add(tenant.client, list_id, RECORD_EXAMPLE)
     url = f"/record-lists/{list_id}/records/{created['id']}"
     response = await tenant.client.patch(
         url,
@@ -114,7 +115,7 @@ async def test_json_patch_errors_change_nothing(
     tenant: Tenant, patch: Any, status: int, field: str
 ) -> None:
     list_id = await make_list(tenant.client)
-    created = await add(tenant.client, list_id, SEED_EXAMPLE)
+    created = await add(tenant.client, list_id, RECORD_EXAMPLE)
     url = f"/record-lists/{list_id}/records/{created['id']}"
     assert_error(await tenant.client.patch(url, json=patch), status, field)
     assert (await tenant.client.get(url)).json() == created
@@ -193,11 +194,11 @@ async def test_bulk_delete_by_id_phone_and_external_id(tenant: Tenant) -> None:
     list_id = await make_list(tenant.client, "NOTHING")
     by_id = await add(tenant.client, list_id, record(1))
     by_phone = [await add(tenant.client, list_id, record(2)) for _ in range(2)]
-    by_external = await add(tenant.client, list_id, record(3, **SEED_EXAMPLE))
+    by_external = await add(tenant.client, list_id, record(3, **RECORD_EXAMPLE))
     kept = await add(
         tenant.client,
         list_id,
-        record(4, external_provider="hubspot", external_id=SEED_EXAMPLE["external_id"]),
+        record(4, external_provider="hubspot", external_id=RECORD_EXAMPLE["external_id"]),
     )
     response = await tenant.client.request(
         "DELETE",

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from dialflow.db.engine import Database
+from dialflow.dialects.talkdesk.schemas import RECORD_EXAMPLE
 from tests.conftest import Tenant
 from tests.dialects.talkdesk.conftest import (
     EVERY_DAY,
@@ -21,7 +22,7 @@ from tests.dialects.talkdesk.conftest import (
     running_list,
     set_status,
 )
-from tests.dialects.talkdesk.test_records import SEED_EXAMPLE, assert_error
+from tests.dialects.talkdesk.test_records import assert_error
 from tests.dialer.test_engine import DialerFactory, always, drain
 
 
@@ -273,7 +274,7 @@ async def test_a_record_added_through_talkdesk_is_dialed(
     created = await add(
         tenant.client,
         list_id,
-        {**SEED_EXAMPLE, **record(1), "extra_data": SEED_EXAMPLE["extra_data"]},
+        {**RECORD_EXAMPLE, **record(1), "extra_data": RECORD_EXAMPLE["extra_data"]},
     )
     await drain(make_dialer(always("call_transferred"), clock=FixedClock(noon_in_new_york())))
     native = (await tenant.client.get(f"/v1/records/{created['id']}")).json()

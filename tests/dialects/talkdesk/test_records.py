@@ -7,27 +7,11 @@ from typing import Any
 import httpx
 import pytest
 
+from dialflow.dialects.talkdesk.schemas import RECORD_EXAMPLE
 from tests.conftest import Tenant
 from tests.dialects.talkdesk.conftest import add, make_list, record
 from tests.intake.test_bulk import phone
 
-# Seed 004, "Body Request - Example", as printed.
-SEED_EXAMPLE = {
-    "phone_numbers": [
-        {"phone_number": "+351929312312", "phone_type": "MOBILE"},
-        {"phone_number": "+351929312300", "phone_type": "OFFICE"},
-        {"phone_number": "+351929312301", "phone_type": "HOME"},
-    ],
-    "first_name": "Joey",
-    "last_name": "Tribbiani",
-    "timezone": "Europe/Lisbon",
-    "priority": 6,
-    "external_provider": "salesforce",
-    "external_id": "0030O000024ukNtQAD",
-    "external_url": "https://xxx.salesforce.com/0030O000024ukNtQAD",
-    "sync_external_id": True,
-    "extra_data": {"country": "USA", "state": "California", "job": "Actor"},
-}
 # The 201 schema of the seed: every documented field of a created record.
 RECORD_FIELDS = {
     "id",
@@ -61,7 +45,7 @@ def assert_error(response: httpx.Response, status: int, *field_names: str) -> di
 
 async def test_seed_example_creates_the_record(tenant: Tenant) -> None:
     list_id = await make_list(tenant.client)
-    response = await tenant.client.post(f"/record-lists/{list_id}/records", json=SEED_EXAMPLE)
+    response = await tenant.client.post(f"/record-lists/{list_id}/records", json=RECORD_EXAMPLE)
     assert response.status_code == 201, response.text
     created = response.json()
     assert set(created) == RECORD_FIELDS
@@ -70,7 +54,7 @@ async def test_seed_example_creates_the_record(tenant: Tenant) -> None:
     assert created["_links"]["self"]["href"] == (
         f"http://dialflow.test/record-lists/{list_id}/records/{created['id']}"
     )
-    assert {k: created[k] for k in SEED_EXAMPLE} == SEED_EXAMPLE
+    assert {k: created[k] for k in RECORD_EXAMPLE} == RECORD_EXAMPLE
     assert created["created_at"] == created["updated_at"]
 
     # The same record, read back natively: typed phones, explicit zone, extra data as
@@ -82,7 +66,7 @@ async def test_seed_example_creates_the_record(tenant: Tenant) -> None:
         {"number": "+351929312301", "type": "HOME"},
     ]
     assert native["timezone_source"] == "explicit"
-    assert native["placeholders"] == SEED_EXAMPLE["extra_data"]
+    assert native["placeholders"] == RECORD_EXAMPLE["extra_data"]
     assert native["status"] == "pending"
     again = await tenant.client.get(f"/record-lists/{list_id}/records/{created['id']}")
     assert again.json() == created
@@ -231,7 +215,7 @@ async def test_field_errors_answer_400_with_talkdesk_field_names(
 async def test_empty_string_priority_is_an_error_not_a_hot_lead(tenant: Tenant) -> None:
     list_id = await make_list(tenant.client)
     response = await tenant.client.post(
-        f"/record-lists/{list_id}/records", json={**SEED_EXAMPLE, "priority": ""}
+        f"/record-lists/{list_id}/records", json={**RECORD_EXAMPLE, "priority": ""}
     )
     body = assert_error(response, 400, "priority")
     assert "1 to 10" in body["fields"][0]["description"]
@@ -269,7 +253,7 @@ async def test_number_on_do_not_call_list_is_refused(tenant: Tenant) -> None:
     await tenant.client.post("/v1/dnc", json={"phone": "+351929312312"})
     response = await tenant.client.post(
         f"/record-lists/{list_id}/records",
-        json={**SEED_EXAMPLE, "phone_numbers": SEED_EXAMPLE["phone_numbers"][:1]},
+        json={**RECORD_EXAMPLE, "phone_numbers": RECORD_EXAMPLE["phone_numbers"][:1]},
     )
     assert assert_error(response, 400, "phone_number")["code"] == "do_not_call"
 
@@ -277,10 +261,10 @@ async def test_number_on_do_not_call_list_is_refused(tenant: Tenant) -> None:
 async def test_missing_or_unknown_key_is_401(tenant: Tenant, anonymous: httpx.AsyncClient) -> None:
     list_id = await make_list(tenant.client)
     url = f"/record-lists/{list_id}/records"
-    missing = await anonymous.post(url, json=SEED_EXAMPLE)
+    missing = await anonymous.post(url, json=RECORD_EXAMPLE)
     assert assert_error(missing, 401)["code"] == "missing_api_key"
     wrong = await anonymous.post(
-        url, json=SEED_EXAMPLE, headers={"Authorization": "Bearer dfk_nothing_here"}
+        url, json=RECORD_EXAMPLE, headers={"Authorization": "Bearer dfk_nothing_here"}
     )
     assert assert_error(wrong, 401)["code"] == "invalid_api_key"
     assert (await tenant.client.get(f"/record-lists/{list_id}")).json()["records_count"] == 0
@@ -299,7 +283,7 @@ async def test_record_list_of_another_account_is_403(tenant: Tenant, other_key: 
 
 @pytest.mark.parametrize("list_id", ["123456789", "not-an-id", "99999999999999999999999"])
 async def test_unknown_record_list_is_404(tenant: Tenant, list_id: str) -> None:
-    response = await tenant.client.post(f"/record-lists/{list_id}/records", json=SEED_EXAMPLE)
+    response = await tenant.client.post(f"/record-lists/{list_id}/records", json=RECORD_EXAMPLE)
     assert assert_error(response, 404)["code"] == "record_list_not_found"
 
 

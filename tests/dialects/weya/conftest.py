@@ -3,20 +3,17 @@ envelope on every answer."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from dialflow.db.engine import Database
-from dialflow.db.tables import records, workflows
-from tests.conftest import Tenant
+from tests.conftest import Tenant, workflow_records
 from tests.dialer.test_engine import make_dialer
 
-__all__ = ["Weya", "batch_records", "expect", "fail_inserts", "make_dialer", "weya"]
+__all__ = ["Weya", "batch_records", "expect", "make_dialer", "weya"]
 
 EVERY_DAY = [0, 1, 2, 3, 4, 5, 6]
 
@@ -69,57 +66,10 @@ def expect(response: httpx.Response, code: int) -> Any:
 
 async def batch_records(db: Database, batch_id: str) -> dict[str, dict[str, Any]]:
     """The batch's records as stored, by call id, in the order they were created."""
-    async with db.read() as conn:
-        rows = await conn.execute(
-            select(records)
-            .join(workflows, workflows.c.id == records.c.workflow_id)
-            .where(workflows.c.key == batch_id)
-            .order_by(records.c.created_at, records.c.id)
-        )
-        return {str(row["id"]): dict(row) for row in rows.mappings()}
+    return {str(row["id"]): row for row in await workflow_records(db, batch_id)}
 
 
 @pytest.fixture
 def weya(tenant: Tenant) -> Weya:
     del tenant.client.headers["Authorization"]
     return Weya(tenant.client, tenant.api_key, tenant.workspace_id)
-
-
-FailInserts = Callable[[str, str], Awaitable[None]]
-
-
-@pytest.fixture
-async def fail_inserts(db: Database) -> AsyncIterator[FailInserts]:
-    """Real database triggers: ``await fail_inserts("records", "NEW.phone = '+1...'")`` makes
-    every insert into the table that meets the SQL condition fail, until the test ends."""
-    made: list[str] = []
-
-    async def make(table: str, condition: str) -> None:
-        name = f"weya_fail_{table}"
-        async with db.write() as conn:
-            if db.is_sqlite:
-                await conn.exec_driver_sql(
-                    f"CREATE TRIGGER {name} BEFORE INSERT ON {table} WHEN {condition} "
-                    "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
-                )
-            else:
-                await conn.exec_driver_sql(
-                    f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                    f"IF {condition} THEN RAISE EXCEPTION 'injected failure'; END IF; "
-                    "RETURN NEW; END $$"
-                )
-                await conn.exec_driver_sql(
-                    f"CREATE TRIGGER {name} BEFORE INSERT ON {table} "
-                    f"FOR EACH ROW EXECUTE FUNCTION {name}()"
-                )
-        made.append(table)
-
-    yield make
-    async with db.write() as conn:
-        for table in made:
-            name = f"weya_fail_{table}"
-            if db.is_sqlite:
-                await conn.exec_driver_sql(f"DROP TRIGGER {name}")
-            else:
-                await conn.exec_driver_sql(f"DROP TRIGGER {name} ON {table}")
-                await conn.exec_driver_sql(f"DROP FUNCTION {name}()")

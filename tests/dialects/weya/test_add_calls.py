@@ -10,7 +10,8 @@ from sqlalchemy import select
 from dialflow.db.engine import Database
 from dialflow.db.tables import lists, workflows
 from dialflow.workspaces.service import create_workspace
-from tests.dialects.weya.conftest import FailInserts, Weya, batch_records, expect
+from tests.conftest import FailInserts
+from tests.dialects.weya.conftest import Weya, batch_records, expect
 from tests.intake.test_bulk import phone
 
 ADD = "/api/call/addCallsToBatch"

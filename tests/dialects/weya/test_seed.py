@@ -5,7 +5,8 @@ from __future__ import annotations
 import msgspec
 
 from dialflow.db.engine import Database
-from tests.dialects.weya.conftest import FailInserts, Weya, batch_records, expect
+from tests.conftest import FailInserts
+from tests.dialects.weya.conftest import Weya, batch_records, expect
 from tests.intake.test_bulk import phone
 
 # The seed's request body, verbatim.

@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from dialflow.db.engine import Database
-from tests.dialects.weya.conftest import FailInserts, Weya, batch_records, expect
+from tests.conftest import FailInserts
+from tests.dialects.weya.conftest import Weya, batch_records, expect
 from tests.intake.test_bulk import phone
 
 UPLOAD = "/api/call/uploadCSV"

@@ -9,7 +9,7 @@ see docs/dialects.md, section "Airudder", for the mapping and the choices made.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Annotated, Any, Final
 
@@ -60,13 +60,21 @@ from dialflow.domain.errors import FieldErrors
 from dialflow.domain.phones import normalize_phone
 from dialflow.domain.workflows import WorkflowAction, WorkflowStatus
 from dialflow.errors import ApiError, BadRequest, NotFound, Unauthorized, Unprocessable
-from dialflow.http import DbDep, SettingsDep, decode_json, get_db, may_hold_nul, read_body
+from dialflow.http import (
+    DbDep,
+    SettingsDep,
+    get_db,
+    json_body_doc,
+    may_hold_nul,
+    read_json_object,
+)
 from dialflow.intake.service import ingest
 from dialflow.lists.service import cancel_list, get_list
-from dialflow.pagination import MAX_PAGE_SIZE, parse_id
+from dialflow.pagination import MAX_PAGE_SIZE, Page, parse_id
 from dialflow.records.service import find_case_records, get_records_by_id, update_record
 from dialflow.settings import Settings
 from dialflow.workflows.service import (
+    WorkflowSummary,
     apply_action,
     create_workflow,
     get_workflow_by_key,
@@ -113,20 +121,6 @@ CursorQuery = Annotated[
 ]
 
 
-def _body_doc(example: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "requestBody": {"required": True, "content": {"application/json": {"example": example}}}
-    }
-
-
-async def _object(request: Request) -> tuple[dict[str, Any], bytes]:
-    raw = await read_body(request)
-    body = decode_json(raw)
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object", code="invalid_json")
-    return body, raw
-
-
 async def _task(db: Database, workspace_id: int, workflow_id: str) -> RowMapping:
     """The workspace's workflow task (a workflow that is not a draft) with this key."""
     row = await get_workflow_by_key(db, workflow_id)
@@ -164,10 +158,10 @@ async def _template(db: Database, workspace_id: int, template_id: int) -> RowMap
     "`APPSecret` the whole key. The token is valid for 24 hours; applying again issues a new "
     "token and gives the earlier ones still valid another 24 hours. A wrong pair is a 403. "
     + _ENVELOPE,
-    openapi_extra=_body_doc({"APPKey": "dfk_k3x9q2ab", "APPSecret": "dfk_k3x9q2ab_…"}),
+    openapi_extra=json_body_doc({"APPKey": "dfk_k3x9q2ab", "APPSecret": "dfk_k3x9q2ab_…"}),
 )
 async def auth(request: Request, db: DbDep) -> Response:
-    body, _raw = await _object(request)
+    body, _raw = await read_json_object(request)
     token = await service.issue_token(
         db, required_text(body, "APPKey"), required_text(body, "APPSecret")
     )
@@ -185,7 +179,7 @@ async def auth(request: Request, db: DbDep) -> Response:
     f"at `end_time` (like `{TIME_EXAMPLE}`; without an offset, UTC). `auto_finish` (1 or 2) "
     "is accepted; `details` (optional) are added as its first list. `data.workflow_id` is the "
     "task's id (the workflow key). " + _ENVELOPE,
-    openapi_extra=_body_doc(
+    openapi_extra=json_body_doc(
         {
             "workflow_template_id": 12,
             "name": "test-544-0001",
@@ -197,7 +191,7 @@ async def auth(request: Request, db: DbDep) -> Response:
 async def create_instance(
     request: Request, db: DbDep, settings: SettingsDep, workspace_id: WorkspaceDep
 ) -> Response:
-    body, raw = await _object(request)
+    body, raw = await read_json_object(request)
     template_id = body.get("workflow_template_id")
     if isinstance(template_id, bool) or not isinstance(template_id, int):
         raise BadRequest(
@@ -219,8 +213,21 @@ async def create_instance(
     return envelope(data)
 
 
-def _listing(page: int, page_size: int, total: int, items: list[Any]) -> dict[str, Any]:
-    return {"total": total, "page": page, "page_size": page_size, "list": items}
+async def _workflow_listing(
+    db: Database,
+    workspace_id: int,
+    statuses: tuple[WorkflowStatus, ...],
+    as_json: Callable[[WorkflowSummary], dict[str, Any]],
+    page: int,
+    page_size: int,
+) -> Response:
+    """One page of the workspace's workflows in these statuses (templates or tasks), newest
+    first: ``{total, page, page_size, list}``."""
+    found = await search_workflows_by_status(
+        db, workspace_id, statuses, offset=(page - 1) * page_size, limit=page_size
+    )
+    items = [as_json(item) for item in found.items]
+    return envelope({"total": found.total, "page": page, "page_size": page_size, "list": items})
 
 
 @router.get(
@@ -236,11 +243,9 @@ async def list_templates(
     page: PageQuery = 1,
     page_size: PageSizeQuery = DEFAULT_PAGE_SIZE,
 ) -> Response:
-    found = await search_workflows_by_status(
-        db, workspace_id, TEMPLATE_STATUSES, offset=(page - 1) * page_size, limit=page_size
+    return await _workflow_listing(
+        db, workspace_id, TEMPLATE_STATUSES, template_json, page, page_size
     )
-    items = [template_json(item) for item in found.items]
-    return envelope(_listing(page, page_size, found.total, items))
 
 
 @router.get(
@@ -257,11 +262,7 @@ async def list_tasks(
     page: PageQuery = 1,
     page_size: PageSizeQuery = DEFAULT_PAGE_SIZE,
 ) -> Response:
-    found = await search_workflows_by_status(
-        db, workspace_id, TASK_STATUSES, offset=(page - 1) * page_size, limit=page_size
-    )
-    items = [task_json(item) for item in found.items]
-    return envelope(_listing(page, page_size, found.total, items))
+    return await _workflow_listing(db, workspace_id, TASK_STATUSES, task_json, page, page_size)
 
 
 @router.post(
@@ -270,10 +271,10 @@ async def list_tasks(
     description=_AUTH + "Stops the workflow: nothing more is sent or dialed, calls in flight "
     "finish. Stopping a stopped task answers the same; a finished one cannot be stopped (400). "
     + _ENVELOPE,
-    openapi_extra=_body_doc({"workflow_id": "K7QF3M"}),
+    openapi_extra=json_body_doc({"workflow_id": "K7QF3M"}),
 )
 async def stop_instance(request: Request, db: DbDep, workspace_id: WorkspaceDep) -> Response:
-    body, _raw = await _object(request)
+    body, _raw = await read_json_object(request)
     task = await _task(db, workspace_id, identifier(body, "workflow_id"))
     if task["status"] != WorkflowStatus.STOPPED:
         await apply_action(db, workspace_id, task["id"], WorkflowAction.STOP)
@@ -302,10 +303,10 @@ async def list_subtasks(
     "from one queue, so there is one when the workflow has call steps, its `task_id` being the "
     "`workflow_id`: `{list[{task_id, task_name, workflow_id, workflow_name, status, "
     "create_time, nodetasks[...]}]}`. " + _ENVELOPE,
-    openapi_extra=_body_doc({"workflow_id": "K7QF3M"}),
+    openapi_extra=json_body_doc({"workflow_id": "K7QF3M"}),
 )
 async def list_outbound_tasks(request: Request, db: DbDep, workspace_id: WorkspaceDep) -> Response:
-    body, _raw = await _object(request)
+    body, _raw = await read_json_object(request)
     task = await _task(db, workspace_id, identifier(body, "workflow_id"))
     return envelope({"list": outbound_tasks(task)})
 
@@ -350,12 +351,12 @@ _DETAILS_EXAMPLE: Final = {
     "other field a variable of the workflow) as one list: `{workflow_id, list_id, total, "
     "success, failed, errors[{index, callee, case_id, message}]}`; valid entries are added "
     "even when others are refused. " + _ENVELOPE,
-    openapi_extra=_body_doc(_DETAILS_EXAMPLE),
+    openapi_extra=json_body_doc(_DETAILS_EXAMPLE),
 )
 async def upload_details(
     request: Request, db: DbDep, settings: SettingsDep, workspace_id: WorkspaceDep
 ) -> Response:
-    body, raw = await _object(request)
+    body, raw = await read_json_object(request)
     task = await _task(db, workspace_id, identifier(body, "workflow_id"))
     details = details_of(body)
     result = await _upload(db, settings, workspace_id, task["id"], details, raw)
@@ -390,14 +391,14 @@ def _refusal(exc: ApiError) -> str:
     "without one, by its `callee`): its variables are laid over the stored ones, a `callee` "
     "(with a `case_id`) replaces the number, `email` the email. `{workflow_id, total, success, "
     "failed, errors[{index, callee, case_id, message}]}`. " + _ENVELOPE,
-    openapi_extra=_body_doc(
+    openapi_extra=json_body_doc(
         {"workflow_id": "K7QF3M", "details": [{"case_id": "test-caseid11", "amount": "90000"}]}
     ),
 )
 async def update_details(
     request: Request, db: DbDep, settings: SettingsDep, workspace_id: WorkspaceDep
 ) -> Response:
-    body, _raw = await _object(request)
+    body, _raw = await read_json_object(request)
     task = await _task(db, workspace_id, identifier(body, "workflow_id"))
     details = details_of(body)
     if len(details) > settings.max_records_per_request:
@@ -455,10 +456,10 @@ async def update_details(
     description=_AUTH + "Cancels every unfinished entry of a list (`list_id` from "
     "uploaddetails): nothing more is sent or dialed to them, calls in flight finish. "
     "`{workflow_id, list_id, cancelled}`; a list already cancelled is a 400. " + _ENVELOPE,
-    openapi_extra=_body_doc({"workflow_id": "K7QF3M", "list_id": "382830616794484736"}),
+    openapi_extra=json_body_doc({"workflow_id": "K7QF3M", "list_id": "382830616794484736"}),
 )
 async def cancel_details(request: Request, db: DbDep, workspace_id: WorkspaceDep) -> Response:
-    body, _raw = await _object(request)
+    body, _raw = await read_json_object(request)
     task = await _task(db, workspace_id, identifier(body, "workflow_id"))
     list_ref = identifier(body, "list_id")
     list_id = parse_id(list_ref)
@@ -508,6 +509,16 @@ async def _calls_json(
     ]
 
 
+async def _calls_page_json(
+    db: Database, workspace_id: int, task: RowMapping, found: Page[RowMapping]
+) -> dict[str, Any]:
+    """``{list[call], next_cursor}`` of a page of the task's calls."""
+    return {
+        "list": await _calls_json(db, workspace_id, task, found.items),
+        "next_cursor": found.next_cursor,
+    }
+
+
 async def _call_page(
     db: Database,
     workspace_id: int,
@@ -518,10 +529,7 @@ async def _call_page(
     found = await calls_service.search_calls(
         db, workspace_id, search, cursor=page.cursor, limit=page.size
     )
-    return {
-        "list": await _calls_json(db, workspace_id, task, found.items),
-        "next_cursor": found.next_cursor,
-    }
+    return await _calls_page_json(db, workspace_id, task, found)
 
 
 @router.post(
@@ -530,10 +538,10 @@ async def _call_page(
     description=_AUTH + "The calls of an outbound task (`task_id`), newest first, `page_size` "
     "(20, at most 500) at a time after `cursor`: `{task_id, list[call], next_cursor}`; each "
     "call has the fields of the call-completion notification. " + _ENVELOPE,
-    openapi_extra=_body_doc({"task_id": "K7QF3M", "page_size": 20}),
+    openapi_extra=json_body_doc({"task_id": "K7QF3M", "page_size": 20}),
 )
 async def task_detail(request: Request, db: DbDep, workspace_id: WorkspaceDep) -> Response:
-    body, _raw = await _object(request)
+    body, _raw = await read_json_object(request)
     task = await _task(db, workspace_id, identifier(body, "task_id"))
     search = calls_service.CallSearch(workflow=task["key"], channel="call")
     page = await _call_page(db, workspace_id, task, search, call_page(body))
@@ -607,12 +615,7 @@ async def recordings(
     found = await calls_service.recordings(
         db, workspace_id, task["key"], callee, cursor=cursor, limit=page_size
     )
-    return envelope(
-        {
-            "list": await _calls_json(db, workspace_id, task, found.items),
-            "next_cursor": found.next_cursor,
-        }
-    )
+    return envelope(await _calls_page_json(db, workspace_id, task, found))
 
 
 @router.post(
@@ -622,7 +625,7 @@ async def recordings(
     f"added to between `start_time` and `end_time` (like `{TIME_EXAMPLE}`; without an offset, "
     "UTC), newest first, at most 1,000: `{list[{workflow_id, workflow_name, case_id, callee, "
     "create_time}]}`. " + _ENVELOPE,
-    openapi_extra=_body_doc(
+    openapi_extra=json_body_doc(
         {
             "callee": "+8613711112222",
             "start_time": "2024-05-01 00:00:00+08:00",
@@ -631,7 +634,7 @@ async def recordings(
     ),
 )
 async def detail_instances(request: Request, db: DbDep, workspace_id: WorkspaceDep) -> Response:
-    body, _raw = await _object(request)
+    body, _raw = await read_json_object(request)
     case_id, callee = text(body, CASE_ID), text(body, CALLEE)
     if case_id is None and callee is None:
         raise BadRequest('send "case_id" or "callee"', code="missing_parameter")

@@ -12,10 +12,10 @@ from typing import Any, Final
 
 from sqlalchemy.engine import RowMapping
 
-from dialflow.dialects.altcraft.profiles import stored_record
 from dialflow.domain.errors import FieldError
 from dialflow.errors import BadRequest
 from dialflow.intake.service import GOOD, IntakeOutcome
+from dialflow.records.service import stored_record
 
 CALLEE: Final = "callee"
 CASE_ID: Final = "case_id"

@@ -9,17 +9,16 @@ dialflow's native error shape.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, Final
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
 
 from dialflow.errors import ApiError
-from dialflow.http import json_response
+from dialflow.http import EnvelopeRoute, json_response
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +50,11 @@ def _invalid_parameters(exc: RequestValidationError) -> str:
     )
 
 
-class AirudderRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def answer(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except ApiError as exc:
-                return failure(_AIRUDDER_STATUS.get(exc.status_code, exc.status_code), exc.message)
-            except RequestValidationError as exc:
-                return failure(400, _invalid_parameters(exc))
-            except Exception:
-                log.exception("airudder %s %s failed", request.method, request.url.path)
-                return failure(500, "the server failed (it has been logged); try again later")
-
-        return answer
+class AirudderRoute(EnvelopeRoute):
+    def refusal(self, request: Request, exc: Exception) -> Response:
+        if isinstance(exc, ApiError):
+            return failure(_AIRUDDER_STATUS.get(exc.status_code, exc.status_code), exc.message)
+        if isinstance(exc, RequestValidationError):
+            return failure(400, _invalid_parameters(exc))
+        log.exception("airudder %s %s failed", request.method, request.url.path)
+        return failure(500, "the server failed (it has been logged); try again later")

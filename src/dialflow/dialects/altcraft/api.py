@@ -70,6 +70,20 @@ def _parse(model: type[ModelT], params: Mapping[str, Any]) -> ModelT:
         raise BadRequest(validation_message(exc)) from None
 
 
+async def _switch(
+    request: Request,
+    db: Database,
+    switch: Callable[[Database, int, scenarios.ScenarioParams], Awaitable[None]],
+) -> Response:
+    """Serve a scenario's activation or deactivation (``id``), answering ``data: null``."""
+
+    async def run(workspace_id: int, params: dict[str, Any], _fmt: Format) -> Mapping[str, object]:
+        await switch(db, workspace_id, _parse(scenarios.ScenarioParams, params))
+        return ok(data=None)
+
+    return await _serve(request, db, run)
+
+
 class TaskParams(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -160,11 +174,7 @@ async def list_scenarios(request: Request, db: DbDep) -> Response:
     "records are cancelled). " + _FORMATS,
 )
 async def activate(request: Request, db: DbDep) -> Response:
-    async def run(workspace_id: int, params: dict[str, Any], _fmt: Format) -> Mapping[str, object]:
-        await scenarios.activate(db, workspace_id, _parse(scenarios.ScenarioParams, params))
-        return ok(data=None)
-
-    return await _serve(request, db, run)
+    return await _switch(request, db, scenarios.activate)
 
 
 @router.post(
@@ -174,8 +184,4 @@ async def activate(request: Request, db: DbDep) -> Response:
     "the next activation. " + _FORMATS,
 )
 async def deactivate(request: Request, db: DbDep) -> Response:
-    async def run(workspace_id: int, params: dict[str, Any], _fmt: Format) -> Mapping[str, object]:
-        await scenarios.deactivate(db, workspace_id, _parse(scenarios.ScenarioParams, params))
-        return ok(data=None)
-
-    return await _serve(request, db, run)
+    return await _switch(request, db, scenarios.deactivate)

@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from sqlalchemy.engine import RowMapping
 
 from dialflow.domain.errors import ErrorCode, FieldError
-from dialflow.domain.timezones import TimezoneSource
 from dialflow.errors import BadRequest
 from dialflow.records.service import ProfileField
 from dialflow.workflows.definition import PHONE_TYPES
@@ -39,22 +38,6 @@ MATCH_FIELD: dict[Matching, ProfileField] = {
 }
 _NAMED_FIELDS = {"_fname": "first_name", "_lname": "last_name", "email": "email"}
 _PROFILE_FIELDS = {*_NAMED_FIELDS, "phones", "subscriptions"}
-# What a stored record carries into the next import of its profile.
-_CARRIED = (
-    "phones",
-    "first_name",
-    "last_name",
-    "email",
-    "zip",
-    "priority",
-    "placeholders",
-    "meta",
-    "external_id",
-    "case_id",
-    "external_provider",
-    "external_url",
-    "transfer_number",
-)
 # Record fields as the Altcraft request names them, for error messages.
 _ALTCRAFT_NAMES = {
     "phone": "phones",
@@ -187,14 +170,6 @@ def missing_match_message(request: ImportRequest) -> str:
         return f'the profile has no "{request.field_name}" to match by (matching "custom")'
     name = MATCH_FIELD[request.matching].replace("_", " ")
     return f'the profile has no {name} to match by (matching "{request.matching}")'
-
-
-def stored_record(row: RowMapping) -> dict[str, Any]:
-    """A stored record in intake's shape: what a new import of its profile starts from."""
-    record = {name: row[name] for name in _CARRIED if row[name] is not None}
-    if row["timezone_source"] == TimezoneSource.EXPLICIT.value:
-        record["timezone"] = row["timezone"]
-    return record
 
 
 class ProfileProblem(Exception):

@@ -36,7 +36,6 @@ from dialflow.dialects.altcraft.profiles import (
     missing_match_message,
     new_profile_id,
     profile_fields,
-    stored_record,
 )
 from dialflow.domain.errors import FieldErrors
 from dialflow.domain.phones import normalize_phone
@@ -113,7 +112,7 @@ def _gather(
                     raise ProfileProblem(f"profile {key} not found")
                 held = None if stored is None else stored["profile_id"]
                 profile_id = held if isinstance(held, str) else new_profile_id()
-                base = stored_record(stored) if stored is not None else {}
+                base = records_service.stored_record(stored) if stored is not None else {}
                 record = {**base, "profile_id": profile_id}
                 profile = profiles[key] = Profile(profile_id, record, stored)
             profile.record = lay_over(profile.record, entry, request, key)

@@ -15,7 +15,6 @@ from typing import Any, Final, Protocol, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
 
 from dialflow.db.engine import Database
 from dialflow.domain.errors import ErrorCode, FieldError, FieldErrors
@@ -24,6 +23,7 @@ from dialflow.domain.text import clip, type_name
 from dialflow.errors import ApiError, BadRequest
 from dialflow.http import (
     DbDep,
+    EnvelopeRoute,
     SettingsDep,
     decode_json,
     json_response,
@@ -84,19 +84,11 @@ def _refusal(exc: ApiError) -> Response:
     return json_response({"message": _WORDING.get(exc.code) or _sentence(exc.message)}, status)
 
 
-class _Route(APIRoute):
+class _Route(EnvelopeRoute):
     """Answers every refusal, the dialect's own and the services', as 2X's ``{"message"}``."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def answer(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except ApiError as exc:
-                return _refusal(exc)
-
-        return answer
+    def refusal(self, _request: Request, exc: Exception) -> Response | None:
+        return _refusal(exc) if isinstance(exc, ApiError) else None
 
 
 router = APIRouter(tags=["2x"], route_class=_Route)

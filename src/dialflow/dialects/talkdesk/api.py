@@ -30,7 +30,6 @@ from dialflow.dialects.talkdesk.schemas import (
     DncEntryIn,
     DncListIn,
     RecordListIn,
-    example_body,
 )
 from dialflow.domain.errors import ErrorCode, FieldError, FieldErrors
 from dialflow.domain.phones import normalize_phone
@@ -40,6 +39,7 @@ from dialflow.http import (
     SettingsDep,
     WorkspaceDep,
     decode_json,
+    json_body_doc,
     json_response,
     may_hold_nul,
     read_body,
@@ -180,11 +180,29 @@ def _stored(added: service.Added) -> RowMapping | None:
     return added.row if added.status in GOOD else None
 
 
+def _bulk_json(
+    record_list: service.RecordList,
+    base: str,
+    records: list[dict[str, Any]],
+    errors: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The answer of a bulk create or update: the records written and the ones refused."""
+    href = f"{base}/record-lists/{record_list.id}"
+    return {
+        "record_list_id": str(record_list.id),
+        "has_errors": bool(errors),
+        "total_errors": len(errors),
+        "total_created": len(records),
+        "_links": _links(self=f"{href}/records/bulks", record_list=href),
+        "_embedded": {"records": records, "errors": errors},
+    }
+
+
 @router.post(
     "/record-lists/{list_id}/records/bulks",
     status_code=201,
     summary="Create records in bulk (at most 100)",
-    openapi_extra=example_body({"records": [RECORD_EXAMPLE]}),
+    openapi_extra=json_body_doc({"records": [RECORD_EXAMPLE]}),
 )
 async def create_records(
     list_id: str, request: Request, db: DbDep, settings: SettingsDep, workspace_id: WorkspaceDep
@@ -214,18 +232,7 @@ async def create_records(
         for index, a in enumerate(added)
         if _stored(a) is None
     ]
-    href = f"{base}/record-lists/{record_list.id}"
-    return json_response(
-        {
-            "record_list_id": str(record_list.id),
-            "has_errors": bool(errors),
-            "total_errors": len(errors),
-            "total_created": len(records),
-            "_links": _links(self=f"{href}/records/bulks", record_list=href),
-            "_embedded": {"records": records, "errors": errors},
-        },
-        201,
-    )
+    return json_response(_bulk_json(record_list, base, records, errors), 201)
 
 
 def _per_record(operations: object) -> dict[str, list[Any]]:
@@ -297,17 +304,7 @@ async def update_records(
             errors.append({"id": record_id, **error_json(exc)})
             continue
         records.append(record_json(row, record_list.id, base))
-    href = f"{base}/record-lists/{record_list.id}"
-    return json_response(
-        {
-            "record_list_id": str(record_list.id),
-            "has_errors": bool(errors),
-            "total_errors": len(errors),
-            "total_created": len(records),
-            "_links": _links(self=f"{href}/records/bulks", record_list=href),
-            "_embedded": {"records": records, "errors": errors},
-        }
-    )
+    return json_response(_bulk_json(record_list, base, records, errors))
 
 
 def _ref(item: object) -> service.RecordRef | str:
@@ -376,7 +373,7 @@ async def delete_records(
     "/record-lists/{list_id}/records",
     status_code=201,
     summary="Create a record",
-    openapi_extra=example_body(RECORD_EXAMPLE),
+    openapi_extra=json_body_doc(RECORD_EXAMPLE),
 )
 async def create_record(
     list_id: str, request: Request, db: DbDep, settings: SettingsDep, workspace_id: WorkspaceDep

@@ -7,18 +7,16 @@ core's ``ApiError``; field errors (``details``) come back under Talkdesk's field
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
 from dialflow.domain.errors import ErrorCode, FieldError
 from dialflow.errors import ApiError, BadRequest, NotFound
-from dialflow.http import json_response
+from dialflow.http import EnvelopeRoute, json_response
 
 
 class Forbidden(ApiError):
@@ -120,19 +118,12 @@ def from_validation(exc: ValidationError | RequestValidationError) -> BadRequest
     return invalid("the request has invalid fields", errors)
 
 
-class TalkdeskRoute(APIRoute):
+class TalkdeskRoute(EnvelopeRoute):
     """Renders every client error raised while serving the route in Talkdesk's envelope."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def talkdesk_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                error: ApiError = from_validation(exc)
-            except ApiError as exc:
-                error = exc
-            return error_response(error)
-
-        return talkdesk_handler
+    def refusal(self, _request: Request, exc: Exception) -> Response | None:
+        if isinstance(exc, RequestValidationError):
+            return error_response(from_validation(exc))
+        if isinstance(exc, ApiError):
+            return error_response(exc)
+        return None

@@ -61,10 +61,3 @@ RECORD_EXAMPLE = {
     "sync_external_id": True,
     "extra_data": {"country": "USA", "state": "California", "job": "Actor"},
 }
-
-
-def example_body(example: object) -> dict[str, object]:
-    """``openapi_extra`` documenting a JSON body by its example (the route reads it raw)."""
-    return {
-        "requestBody": {"required": True, "content": {"application/json": {"example": example}}}
-    }

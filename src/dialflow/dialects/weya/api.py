@@ -40,7 +40,14 @@ from dialflow.dialects.weya.envelope import Forbidden, answer, envelope
 from dialflow.dialects.weya.params import call_query_of, page_of, search_of
 from dialflow.domain.workflows import WorkflowAction, WorkflowStatus
 from dialflow.errors import BadRequest, NotFound, Unprocessable
-from dialflow.http import decode_json, get_db, get_settings, may_hold_nul, read_body
+from dialflow.http import (
+    get_db,
+    get_settings,
+    json_body_doc,
+    may_hold_nul,
+    read_body,
+    read_json_object,
+)
 from dialflow.intake.service import ingest
 from dialflow.records.service import search_records
 from dialflow.workflows.definition import WorkflowDefinition
@@ -55,21 +62,6 @@ router = APIRouter(tags=["weya"], include_in_schema=True)
 
 _AUTH = "Send the API key as `x-api-key` or `Authorization: Bearer`. "
 _ENVELOPE = "Every answer, errors included, is `{message, status, code, errorMessage, data}`."
-
-
-def _json_body(example: dict[str, Any], schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    content: dict[str, Any] = {"example": example}
-    if schema is not None:
-        content["schema"] = schema
-    return {"requestBody": {"required": True, "content": {"application/json": content}}}
-
-
-async def _object(request: Request) -> tuple[dict[str, Any], bytes]:
-    raw = await read_body(request)
-    body = decode_json(raw)
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object", code="invalid_json")
-    return body, raw
 
 
 def _batch_id(value: object) -> str:
@@ -97,11 +89,11 @@ async def _owned_batch(request: Request, workspace_id: int, batch_id: str) -> Ro
     description=_AUTH + "A batch is a dialflow workflow, created active; `data` is its batchId "
     "(the workflow key). `agentVariables` (a dialflow extension) sets the variables every call "
     "must carry. " + _ENVELOPE,
-    openapi_extra=_json_body(BATCH_EXAMPLE, BatchIn.model_json_schema(by_alias=True)),
+    openapi_extra=json_body_doc(BATCH_EXAMPLE, BatchIn.model_json_schema(by_alias=True)),
 )
 async def create_batch(request: Request) -> Response:
     async def run(workspace_id: int) -> Response:
-        body, _raw = await _object(request)
+        body, _raw = await read_json_object(request)
         workflow = await create_workflow(
             get_db(request), workspace_id, workflow_for(parse_batch(body))
         )
@@ -138,11 +130,11 @@ def _enqueued(result: Enqueued) -> Response:
     "call refuses the request (400, `data.invalidCalls`). Calls are stored in chunks of 1,000; "
     "a failed chunk gives 207 with `data.failedChunks`, the others stay added. A pending call "
     "with the same phone is updated, a finished one starts again. " + _ENVELOPE,
-    openapi_extra=_json_body(CALLS_EXAMPLE),
+    openapi_extra=json_body_doc(CALLS_EXAMPLE),
 )
 async def add_calls_to_batch(request: Request) -> Response:
     async def run(workspace_id: int) -> Response:
-        body, raw = await _object(request)
+        body, raw = await read_json_object(request)
         batch_id = _batch_id(body.get("batchId"))
         calls = body.get("call_data", body.get("callData"))
         if not isinstance(calls, list) or not calls:
@@ -184,7 +176,7 @@ _UNSUPPORTED = {
 def _calling_route(path: str, action: WorkflowAction, target: WorkflowStatus, word: str) -> None:
     async def route(request: Request) -> Response:
         async def run(workspace_id: int) -> Response:
-            body, _raw = await _object(request)
+            body, _raw = await read_json_object(request)
             row = await _owned_batch(request, workspace_id, _batch_id(body.get("batchId")))
             for name, instead in _UNSUPPORTED.items():
                 if body.get(name):
@@ -214,7 +206,7 @@ def _calling_route(path: str, action: WorkflowAction, target: WorkflowStatus, wo
             else "its pending calls are dialed in their calling hours. "
         )
         + _ENVELOPE,
-        openapi_extra=_json_body({"batchId": "K7QF3M", "userId": "user-1"}),
+        openapi_extra=json_body_doc({"batchId": "K7QF3M", "userId": "user-1"}),
         operation_id=f"weya_{word}_calling",
     )
 
