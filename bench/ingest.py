@@ -247,7 +247,7 @@ def _proc_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds used so far by a process and its live children (the worker
     processes of ``serve --workers``)."""
     total = 0.0
-    for stat in [Path(f"/proc/{pid}/stat"), *Path("/proc").glob("[0-9]*/stat")]:
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rpartition(")")[2].split()
         except OSError:

@@ -82,17 +82,24 @@ async def recent_call_times(
     rolling per-number cap counts across all the workspace's workflows)."""
     if not numbers:
         return {}
+    # Looked up by number and time only (the (to_address, created_at) index); the workspace
+    # and channel are checked here, so the planner cannot prefer the workspace-wide index and
+    # walk every attempt of the workspace for each batch.
     result = await conn.execute(
-        select(attempts.c.to_address, attempts.c.created_at).where(
+        select(
+            attempts.c.to_address,
+            attempts.c.created_at,
+            attempts.c.workspace_id,
+            attempts.c.channel,
+        ).where(
             one_of(conn, attempts.c.to_address, numbers),
-            attempts.c.workspace_id == workspace_id,
             attempts.c.created_at >= since,
-            attempts.c.channel == "call",
         )
     )
     times: dict[str, list[datetime]] = {}
-    for number, created_at in result:
-        times.setdefault(number, []).append(created_at)
+    for number, created_at, owner, channel in result:
+        if owner == workspace_id and channel == "call":
+            times.setdefault(number, []).append(created_at)
     return times
 
 
@@ -138,13 +145,16 @@ _ATTEMPT_COLUMNS = (
 
 
 async def live_attempts(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, RowMapping]:
-    """These attempts that are still live, locked until the transaction ends."""
+    """These attempts that are still live, locked until the transaction ends.
+
+    Found by primary key and filtered here: a status condition in SQL leads PostgreSQL into the
+    partial live-attempt index, which without vacuum holds an entry for every attempt ever."""
     result = await conn.execute(
-        select(*_ATTEMPT_COLUMNS)
-        .where(one_of(conn, attempts.c.id, ids), attempts.c.status.in_(ATTEMPT_LIVE))
+        select(*_ATTEMPT_COLUMNS, attempts.c.status)
+        .where(one_of(conn, attempts.c.id, ids))
         .with_for_update()
     )
-    return {row["id"]: row for row in result.mappings()}
+    return {row["id"]: row for row in result.mappings() if row["status"] in ATTEMPT_LIVE}
 
 
 # What deciding a record's next step needs (not its placeholders or meta: fewer JSON decodes).

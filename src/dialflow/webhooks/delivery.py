@@ -12,12 +12,14 @@ import contextlib
 import itertools
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import certifi
 import httpx
 from sqlalchemy import ColumnElement
 from sqlalchemy.engine import RowMapping
@@ -42,7 +44,7 @@ from dialflow.webhooks.signing import headers as signature_headers
 log = logging.getLogger(__name__)
 
 RESPONSE_KEEP_BYTES = 2000
-_CONNECTIONS_PER_CLIENT = 16
+_CONNECTIONS_PER_CLIENT = 4
 ERROR_KEEP_CHARS = 1000
 _USER_AGENT = f"dialflow-webhooks/{__version__}"
 
@@ -107,6 +109,7 @@ class Deliverer:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._client()  # build the clients now, not on the first delivery's clock
         await self.wakeups.start()
         self._loops = [
             asyncio.create_task(self._claim_loop(), name="dialflow-deliver"),
@@ -137,8 +140,11 @@ class Deliverer:
         faster than one large one."""
         if not self._clients:
             count = max(1, -(-self.config.max_in_flight // _CONNECTIONS_PER_CLIENT))
+            # One TLS context for all: building one loads the CA bundle (tens of ms each).
+            tls = ssl.create_default_context(cafile=certifi.where())
             self._clients = [
                 httpx.AsyncClient(
+                    verify=tls,
                     timeout=httpx.Timeout(self.config.timeout_seconds),
                     follow_redirects=False,
                     limits=httpx.Limits(
@@ -287,7 +293,8 @@ class Deliverer:
         async with self.db.write() as conn:
             attempt_rows: list[dict[str, Any]] = []
             changes: list[dict[str, Any]] = []
-            healthy: set[int] = set()
+            succeeded: set[int] = set()
+            recovered: set[int] = set()
             failing: set[int] = set()
             to_disable: dict[int, tuple[RowMapping, str]] = {}
             for result in batch:
@@ -310,7 +317,9 @@ class Deliverer:
                     }
                 )
                 if change["status"] == "succeeded":
-                    healthy.add(endpoint["id"])
+                    succeeded.add(endpoint["id"])
+                    if endpoint["failing_since"] is not None:
+                        recovered.add(endpoint["id"])
                     continue
                 failing.add(endpoint["id"])
                 if result.status_code == 410:
@@ -323,8 +332,9 @@ class Deliverer:
                     to_disable[endpoint["id"]] = (endpoint, reason)
             await repo.insert_delivery_attempts(conn, attempt_rows)
             await claims.fenced_updates(conn, repo.DELIVERY_CLAIMS, changes)
-            await repo.mark_endpoints_healthy(conn, sorted(healthy - failing))
-            await repo.mark_endpoints_failing(conn, sorted(failing - healthy), now)
+            # Only endpoints that were failing need their streak cleared.
+            await repo.mark_endpoints_healthy(conn, sorted(recovered - failing))
+            await repo.mark_endpoints_failing(conn, sorted(failing - succeeded), now)
             for endpoint, reason in to_disable.values():
                 await disable_endpoint(conn, endpoint, reason, now)
         return [None] * len(batch)
