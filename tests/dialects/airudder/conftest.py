@@ -10,17 +10,13 @@ import httpx
 import pytest
 
 from tests.conftest import Tenant
-from tests.dialer.test_engine import ALWAYS_OPEN, make_dialer
-from tests.webhooks.conftest import make_deliverer, receiver
+from tests.dialer.test_engine import ALWAYS_OPEN
 
 __all__ = [
     "ALWAYS_OPEN",
     "Airudder",
     "airudder",
     "expect",
-    "make_deliverer",
-    "make_dialer",
-    "receiver",
 ]
 
 #: Headers Airudder's request samples send with every request.

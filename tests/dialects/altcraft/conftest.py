@@ -12,9 +12,8 @@ import httpx
 import pytest
 
 from tests.conftest import Tenant, make_workflow
-from tests.dialer.test_engine import make_dialer
 
-__all__ = ["Altcraft", "altcraft", "make_dialer", "xml_root"]
+__all__ = ["Altcraft", "altcraft", "xml_root"]
 
 
 def xml_root(response: httpx.Response) -> Any:

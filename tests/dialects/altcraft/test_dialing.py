@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from dialflow.db.engine import Database
 from dialflow.db.tables import attempts
 from tests.conftest import Tenant, make_workflow
@@ -15,11 +17,19 @@ from tests.dialer.test_engine import (
     statuses,
     workflow_attempts,
 )
+from tests.webhooks.conftest import DelivererFactory, add_endpoint, deliver_all
+from tests.webhooks.receiver import Receiver
 
 
 async def test_profiles_of_the_seed_example_are_dialed(
-    tenant: Tenant, db: Database, make_dialer: DialerFactory
+    tenant: Tenant,
+    db: Database,
+    receiver: Receiver,
+    make_dialer: DialerFactory,
+    make_deliverer: DelivererFactory,
 ) -> None:
+    # Altcraft documents no call webhook: calls are reported by dialflow's own events.
+    await add_endpoint(tenant, receiver.url, event_types=["call.completed"])
     workflow = await make_workflow(
         tenant.client,
         calling_hours=ALWAYS_OPEN,
@@ -46,3 +56,8 @@ async def test_profiles_of_the_seed_example_are_dialed(
     records = await altcraft.records()
     assert {r["profile_id"] for r in records} == {r["profile_id"] for r in answer["result"]}
     assert {r["final_outcome"] for r in records} == {"call_transferred"}
+    await deliver_all(make_deliverer())
+    reported = [json.loads(request.body)["data"] for request in receiver.requests]
+    assert {data["record"]["profile_id"] for data in reported} == {
+        r["profile_id"] for r in answer["result"]
+    }

@@ -16,7 +16,6 @@ from dialflow.db.engine import Database
 from dialflow.db.tables import talkdesk_record_lists
 from dialflow.settings import Settings
 from dialflow.workspaces.service import create_workspace
-from tests.dialer.test_engine import make_dialer
 from tests.intake.test_bulk import phone
 
 __all__ = [
@@ -25,7 +24,6 @@ __all__ = [
     "anonymous",
     "list_workflow",
     "make_campaign",
-    "make_dialer",
     "make_list",
     "noon_in_new_york",
     "other_key",

@@ -3,6 +3,7 @@ workflows, their status drives those workflows, and attached lists are dialed.""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -24,6 +25,8 @@ from tests.dialects.talkdesk.conftest import (
 )
 from tests.dialects.talkdesk.test_records import assert_error
 from tests.dialer.test_engine import DialerFactory, always, drain
+from tests.webhooks.conftest import DelivererFactory, add_endpoint, deliver_all
+from tests.webhooks.receiver import Receiver
 
 
 async def workflow_of(tenant: Tenant, db: Database, list_id: str) -> dict[str, Any]:
@@ -268,15 +271,25 @@ async def test_campaigns_of_another_account_and_unknown_ones(
 
 
 async def test_a_record_added_through_talkdesk_is_dialed(
-    tenant: Tenant, make_dialer: DialerFactory
+    tenant: Tenant,
+    receiver: Receiver,
+    make_dialer: DialerFactory,
+    make_deliverer: DelivererFactory,
 ) -> None:
+    # Talkdesk documents no dialer webhook: calls are reported by dialflow's own events.
+    await add_endpoint(tenant, receiver.url, event_types=["call.completed"])
     list_id = await running_list(tenant.client)
     created = await add(
         tenant.client,
         list_id,
         {**RECORD_EXAMPLE, **record(1), "extra_data": RECORD_EXAMPLE["extra_data"]},
     )
-    await drain(make_dialer(always("call_transferred"), clock=FixedClock(noon_in_new_york())))
+    clock = FixedClock(noon_in_new_york())
+    await drain(make_dialer(always("call_transferred"), clock=clock))
+    await deliver_all(make_deliverer(clock=clock))
+    [report] = [json.loads(request.body)["data"] for request in receiver.requests]
+    assert report["record_id"] == created["id"]
+    assert report["end_reason"] == "call_transferred"
     native = (await tenant.client.get(f"/v1/records/{created['id']}")).json()
     assert native["status"] == "completed"
     assert native["final_outcome"] == "call_transferred"

@@ -11,9 +11,8 @@ import pytest
 
 from dialflow.db.engine import Database
 from tests.conftest import Tenant, workflow_records
-from tests.dialer.test_engine import make_dialer
 
-__all__ = ["Weya", "batch_records", "expect", "make_dialer", "weya"]
+__all__ = ["Weya", "batch_records", "expect", "weya"]
 
 EVERY_DAY = [0, 1, 2, 3, 4, 5, 6]
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.dialects.weya.conftest import EVERY_DAY, Weya, expect
 from tests.dialer.test_engine import Clock, DialerFactory, always, drain
 from tests.intake.test_bulk import phone
+from tests.webhooks.conftest import DelivererFactory, deliver_all
+from tests.webhooks.receiver import Receiver
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -30,11 +33,27 @@ async def new_york_batch(weya: Weya) -> str:
 
 
 async def test_an_added_call_is_dialed_and_its_phone_log_shows_it(
-    weya: Weya, make_dialer: DialerFactory
+    weya: Weya,
+    receiver: Receiver,
+    make_dialer: DialerFactory,
+    make_deliverer: DelivererFactory,
 ) -> None:
+    # Weya documents no call webhook: calls are reported by dialflow's own events.
+    made = await weya.client.post(
+        "/v1/webhook-endpoints",
+        json={"url": receiver.url, "event_types": ["call.completed"]},
+        headers={"x-api-key": weya.api_key},
+    )
+    assert made.status_code == 201, made.text
     batch_id = await new_york_batch(weya)
     added = await weya.add_calls(batch_id, [{"phoneNumber": "12125551001", "account_id": "A-1"}])
-    await drain(make_dialer(always("call_transferred"), clock=noon_tomorrow_in_new_york()))
+    clock = noon_tomorrow_in_new_york()
+    await drain(make_dialer(always("call_transferred"), clock=clock))
+    await deliver_all(make_deliverer(clock=clock))
+    [report] = [json.loads(request.body)["data"] for request in receiver.requests]
+    assert report["workflow_key"] == batch_id
+    assert report["placeholders"] == {"account_id": "A-1"}
+    assert report["end_reason"] == "call_transferred"
 
     [call] = (await weya.details(batch_id))["data"]
     assert call["_id"] == added["callIds"][0]

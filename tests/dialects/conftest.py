@@ -1,4 +1,4 @@
-"""The engine tests' dialer fixture, so these tests dial records the same way."""
+"""What every dialect's tests share: the engine's dialer and the webhook receiver fixtures."""
 
 from tests.dialer.test_engine import make_dialer
 from tests.webhooks.conftest import make_deliverer, receiver
