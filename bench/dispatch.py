@@ -35,12 +35,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import multiprocessing as mp
 import os
-import platform
 import queue
 import shutil
 import signal
@@ -57,15 +55,24 @@ from typing import Any
 
 import psycopg
 
+from bench_common import (
+    READY_TIMEOUT_S,
+    Cluster,
+    Workers,
+    backend_cpu_seconds,
+    base_versions,
+    bin_path,
+    cpu_seconds,
+    fmt,
+    machine_busy_seconds,
+    machine_info,
+    summary_ms,
+)
 from bench_phones import LINES_PER_EXCHANGE, valid_prefixes
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_BASE_URL = "postgresql://postgres@127.0.0.1:5432"
 REQUEST_RECORDS = 10_000  # the product's per-request maximum
 POLL_S = 0.2
-WORKER_STOP_TIMEOUT_S = 20.0
 CLI_TIMEOUT_S = 180.0
-READY_TIMEOUT_S = 60.0
 IDLE_SETTLE_S = 2.0
 TARGET_DIALS_PER_S = 5_000.0
 TARGET_P99_MS = 250.0
@@ -128,122 +135,13 @@ class Phones:
 # --- processes and databases -----------------------------------------------------------------
 
 
-def _bin(name: str) -> str:
-    candidate = Path(sys.executable).parent / name
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which(name)
-    if found is None:
-        raise RuntimeError(f"{name} not found next to {sys.executable} or on PATH")
-    return found
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _machine_busy_seconds() -> float:
-    """CPU time spent by everything on the machine (all cores), from /proc/stat."""
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def _backend_cpu_seconds(conn: psycopg.Connection[Any], url: str) -> float:
-    """CPU time of the PostgreSQL backends connected to this database right now."""
-    name = url.rsplit("/", 1)[1]
-    pids = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,)).fetchall()
-    return sum(_cpu_seconds(int(pid)) for (pid,) in pids)
-
-
-class Cluster:
-    """Creates uniquely named databases and drops every one of them at the end."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def new_database(self, label: str) -> str:
-        name = f"dfbench_dispatch_{os.getpid()}_{len(self.names)}_{label}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self.names.append(name)
-        url = f"{PG_BASE_URL}/{name}"
-        subprocess.run(
-            [_bin("dialflow"), "db", "upgrade", "--database-url", url],
-            check=True,
-            capture_output=True,
-            timeout=CLI_TIMEOUT_S,
-        )
-        return url
-
-    def drop(self, url: str) -> None:
-        name = url.rsplit("/", 1)[1]
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        with contextlib.suppress(ValueError):
-            self.names.remove(name)
-
-    def drop_all(self) -> None:
-        for name in list(self.names):
-            try:
-                self.drop(f"{PG_BASE_URL}/{name}")
-            except psycopg.Error as exc:
-                print(f"warning: could not drop {name}: {exc}", file=sys.stderr)
-
-
-class Workers:
-    """W ``dialflow worker`` processes on one database."""
-
-    def __init__(self, url: str, count: int, env: dict[str, str], logdir: Path, label: str):
-        self.url = url
-        self.count = count
-        self.env = env
-        self.logs = [logdir / f"{label}-worker{i}.log" for i in range(count)]
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self) -> None:
-        for path in self.logs:
-            with path.open("wb") as log:
-                self.procs.append(
-                    subprocess.Popen(
-                        [_bin("dialflow"), "worker", "--database-url", self.url],
-                        env=self.env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        stdin=subprocess.DEVNULL,
-                    )
-                )
-
-    def check_alive(self) -> None:
-        for proc, path in zip(self.procs, self.logs, strict=False):
-            if proc.poll() is not None:
-                tail = path.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"worker {proc.pid} exited with {proc.returncode}:\n{tail}")
-
-    def cpu_seconds(self) -> float:
-        return sum(_cpu_seconds(proc.pid) for proc in self.procs if proc.poll() is None)
-
-    def stop(self) -> list[int | None]:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        codes: list[int | None] = []
-        deadline = time.monotonic() + WORKER_STOP_TIMEOUT_S
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                print(f"warning: worker {proc.pid} ignored SIGTERM; killing it", file=sys.stderr)
-                proc.kill()
-                proc.wait(timeout=10)
-            codes.append(proc.returncode)
-        self.procs = []
-        return codes
+def _migrate(url: str) -> None:
+    subprocess.run(
+        [bin_path("dialflow"), "db", "upgrade", "--database-url", url],
+        check=True,
+        capture_output=True,
+        timeout=CLI_TIMEOUT_S,
+    )
 
 
 def worker_env(args: argparse.Namespace) -> dict[str, str]:
@@ -360,26 +258,6 @@ def wait_completed(
         time.sleep(POLL_S)
 
 
-def wait_listening(url: str, count: int, workers: Workers) -> None:
-    """Until each worker's LISTEN connection is up (its engine has started)."""
-    name = url.rsplit("/", 1)[1]
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-        while True:
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = %s AND query LIKE 'LISTEN%%'",
-                (name,),
-            ).fetchone()
-            assert row is not None
-            if int(row[0]) >= count:
-                return
-            workers.check_alive()
-            if time.monotonic() > deadline:
-                raise TimeoutError("workers did not start listening in time")
-            time.sleep(POLL_S)
-
-
 # --- 1. throughput ---------------------------------------------------------------------------
 
 
@@ -409,7 +287,7 @@ def run_throughput(
     _ws, workflow_id, load_s = asyncio.run(_setup(url, "active", phones.take(args.records)))
     analyze(url)
     workers = Workers(url, count, worker_env(args), logdir, label)
-    busy0, own0 = _machine_busy_seconds(), _cpu_seconds(os.getpid())
+    busy0, own0 = machine_busy_seconds(), cpu_seconds(os.getpid())
     started = time.monotonic()
     try:
         workers.start()
@@ -417,9 +295,9 @@ def run_throughput(
             done = wait_completed(conn, workflow_id, workers, args.timeout)
             # Before stopping: a process's CPU time leaves /proc with it.
             worker_cpu = workers.cpu_seconds()
-            pg_cpu = _backend_cpu_seconds(conn, url)
+            pg_cpu = backend_cpu_seconds(conn, url, exclude_own=False)
         other_cpu = (
-            _machine_busy_seconds() - busy0 - worker_cpu - pg_cpu - _cpu_seconds(os.getpid()) + own0
+            machine_busy_seconds() - busy0 - worker_cpu - pg_cpu - cpu_seconds(os.getpid()) + own0
         )
     finally:
         workers.stop()
@@ -588,24 +466,6 @@ async def _inject(
     return shapes
 
 
-def _percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    rank = max(1, math.ceil(q * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
-def _summary(values: list[float]) -> dict[str, float | int]:
-    values = sorted(values)
-    if not values:
-        return {"count": 0}
-    return {
-        "p50_ms": round(_percentile(values, 0.50), 2),
-        "p99_ms": round(_percentile(values, 0.99), 2),
-        "max_ms": round(values[-1], 2),
-        "count": len(values),
-    }
-
-
 def run_latency(
     args: argparse.Namespace,
     cluster: Cluster,
@@ -620,7 +480,7 @@ def run_latency(
         workers = Workers(url, count, worker_env(args), logdir, label)
         try:
             workers.start()
-            wait_listening(url, count, workers)
+            workers.wait_listening("LISTEN%", POLL_S)
             time.sleep(IDLE_SETTLE_S)
             shapes = asyncio.run(
                 _inject(url, workspace_id, workflow_id, phones, args.latency_seconds)
@@ -655,52 +515,24 @@ def run_latency(
             (first_dial[i] - shape["returned"][i]).total_seconds() * 1000 for i in shape["ids"]
         ]
         out[name] = {
-            **_summary(values),
+            **summary_ms(values),
             "offered_records_per_s": round(shape["records_per_s"]),
-            "ingest_call_ms": _summary(shape["calls_ms"]),
-            "after_ingest_returned_ms": _summary(after_return),
+            "ingest_call_ms": summary_ms(shape["calls_ms"]),
+            "after_ingest_returned_ms": summary_ms(after_return),
         }
-    out["all"] = _summary(every)
+    out["all"] = summary_ms(every)
     return out
 
 
 # --- report ----------------------------------------------------------------------------------
 
 
-def _machine() -> dict[str, Any]:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    mem_kib = 0
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-    return {
-        "nproc": os.cpu_count(),
-        "memory_gib": round(mem_kib / 1024 / 1024, 1),
-        "cpu": model or platform.processor(),
-    }
-
-
 def _versions() -> dict[str, str]:
-    with psycopg.connect(PG_ADMIN_URL, connect_timeout=10) as conn:
-        row = conn.execute("SHOW server_version").fetchone()
-    assert row is not None
     return {
-        "dialflow": metadata.version("dialflow"),
-        "python": platform.python_version(),
-        "postgresql": str(row[0]),
+        **base_versions(),
         "psycopg": metadata.version("psycopg"),
         "sqlalchemy": metadata.version("sqlalchemy"),
     }
-
-
-def _fmt(value: float | None, digits: int = 0) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
 
 
 def print_table(report: dict[str, Any]) -> None:
@@ -719,10 +551,10 @@ def print_table(report: dict[str, Any]) -> None:
         lat = item["latency_ms"]["all"]
         runs = "/".join(f"{v:,.0f}" for v in item["dials_per_s_runs"])
         print(
-            f"{w:>2} {_fmt(item['dials_per_s']):>17} {runs:>24} "
-            f"{_fmt(item['wall_s'], 1):>7} {_fmt(item['raw_per_s']):>9} "
-            f"{_fmt(item['ratio'], 3):>6} {_fmt(lat.get('p50_ms'), 1):>7} "
-            f"{_fmt(lat.get('p99_ms'), 1):>7} {_fmt(lat.get('max_ms'), 1):>7} "
+            f"{w:>2} {fmt(item['dials_per_s']):>17} {runs:>24} "
+            f"{fmt(item['wall_s'], 1):>7} {fmt(item['raw_per_s']):>9} "
+            f"{fmt(item['ratio'], 3):>6} {fmt(lat.get('p50_ms'), 1):>7} "
+            f"{fmt(lat.get('p99_ms'), 1):>7} {fmt(lat.get('max_ms'), 1):>7} "
             f"{lat.get('count', 0):>6}"
         )
     print()
@@ -786,7 +618,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    cluster = Cluster()
+    cluster = Cluster("dfbench_dispatch", _migrate)
     logdir = Path(tempfile.mkdtemp(prefix="dfbench-dispatch-"))
     phones = Phones()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -878,7 +710,7 @@ def main(argv: list[str] | None = None) -> int:
                 "met_per_workers": met,
                 "met": all(all(m.values()) for m in met.values()),
             },
-            "machine": _machine(),
+            "machine": machine_info(),
             "versions": _versions(),
         }
         print_table(report)

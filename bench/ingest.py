@@ -48,10 +48,10 @@ import httpx
 import msgspec
 import psycopg
 
+from bench_common import PG_ADMIN_URL
 from bench_phones import LINES_PER_EXCHANGE, valid_prefixes
 from dialflow.db.tables import RECORD_COLUMNS
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 HOST = "127.0.0.1"
 SEED = 20240601
 START_TIMEOUT_S = 60.0

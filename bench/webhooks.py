@@ -58,15 +58,12 @@ import contextlib
 import hashlib
 import hmac
 import json
-import math
 import multiprocessing as mp
 import os
-import platform
 import queue
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -79,18 +76,30 @@ from typing import Any
 
 import psycopg
 
+from bench_common import (
+    READY_TIMEOUT_S,
+    WORKER_STOP_TIMEOUT_S,
+    Cluster,
+    Workers,
+    backend_cpu_seconds,
+    base_versions,
+    cpu_seconds,
+    fmt,
+    machine_busy_seconds,
+    machine_info,
+    summary_ms,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_BASE_URL = "postgresql://postgres@127.0.0.1:5432"
 BACKLOG_CHUNK = 500  # events per emit() call when writing the throughput backlog
 TICK_S = 0.010  # the latency and outage phases emit one transaction per tick
 POLL_S = 0.1
-READY_TIMEOUT_S = 60.0
-WORKER_STOP_TIMEOUT_S = 20.0
 PIPE_TIMEOUT_S = 60.0
 TARGET_DELIVERIES_PER_S = 2_000.0
 TARGET_P99_MS = 250.0
 USER_AGENT = "dialflow-webhooks/bench-raw"
+# A worker's webhook LISTEN connection (its deliverer has started).
+WEBHOOK_LISTEN = "LISTEN dialflow_webhooks%"
 
 
 # --- the event ---------------------------------------------------------------------------------
@@ -183,142 +192,14 @@ class Events:
 # --- processes and databases -------------------------------------------------------------------
 
 
-def _bin(name: str) -> str:
-    candidate = Path(sys.executable).parent / name
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which(name)
-    if found is None:
-        raise RuntimeError(f"{name} not found next to {sys.executable} or on PATH")
-    return found
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _machine_busy_seconds() -> float:
-    """CPU time spent by everything on the machine (all cores), from /proc/stat."""
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def _backend_cpu_seconds(conn: psycopg.Connection[Any], url: str) -> float:
-    """CPU time of the PostgreSQL backends connected to this database now (except ours)."""
-    name = url.rsplit("/", 1)[1]
-    pids = conn.execute(
-        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-        (name,),
-    ).fetchall()
-    return sum(_cpu_seconds(int(pid)) for (pid,) in pids)
-
-
 def _load() -> list[float]:
     return [round(value, 2) for value in os.getloadavg()]
 
 
-class Cluster:
-    """Creates uniquely named databases and drops every one of them at the end."""
+def _migrate(url: str) -> None:
+    from dialflow.db.migrate import upgrade  # noqa: PLC0415
 
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def new_database(self, label: str) -> str:
-        from dialflow.db.migrate import upgrade  # noqa: PLC0415
-
-        name = f"dfbench_webhooks_{os.getpid()}_{len(self.names)}_{label}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self.names.append(name)
-        url = f"{PG_BASE_URL}/{name}"
-        upgrade(url)
-        return url
-
-    def drop(self, url: str) -> None:
-        name = url.rsplit("/", 1)[1]
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        with contextlib.suppress(ValueError):
-            self.names.remove(name)
-
-    def drop_all(self) -> None:
-        for name in list(self.names):
-            try:
-                self.drop(f"{PG_BASE_URL}/{name}")
-            except psycopg.Error as exc:
-                print(f"warning: could not drop {name}: {exc}", file=sys.stderr)
-
-
-class Workers:
-    """W ``dialflow worker`` processes on one database (engine + webhook deliverer)."""
-
-    def __init__(self, url: str, count: int, env: dict[str, str], logdir: Path, label: str):
-        self.url = url
-        self.count = count
-        self.env = env
-        self.logs = [logdir / f"{label}-worker{i}.log" for i in range(count)]
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self) -> None:
-        for path in self.logs:
-            with path.open("wb") as log:
-                self.procs.append(
-                    subprocess.Popen(
-                        [_bin("dialflow"), "worker", "--database-url", self.url],
-                        env=self.env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        stdin=subprocess.DEVNULL,
-                    )
-                )
-
-    def check_alive(self) -> None:
-        for proc, path in zip(self.procs, self.logs, strict=False):
-            if proc.poll() is not None:
-                tail = path.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"worker {proc.pid} exited with {proc.returncode}:\n{tail}")
-
-    def cpu_seconds(self) -> float:
-        return sum(_cpu_seconds(proc.pid) for proc in self.procs if proc.poll() is None)
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + WORKER_STOP_TIMEOUT_S
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                print(f"warning: worker {proc.pid} ignored SIGTERM; killing it", file=sys.stderr)
-                proc.kill()
-                proc.wait(timeout=10)
-        self.procs = []
-
-    def wait_listening(self) -> None:
-        """Until each worker's webhook LISTEN connection is up (its deliverer has started)."""
-        name = self.url.rsplit("/", 1)[1]
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
-            while True:
-                row = conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = %s AND query LIKE 'LISTEN dialflow_webhooks%%'",
-                    (name,),
-                ).fetchone()
-                assert row is not None
-                if int(row[0]) >= self.count:
-                    return
-                self.check_alive()
-                if time.monotonic() > deadline:
-                    raise TimeoutError("workers did not start listening in time")
-                time.sleep(POLL_S)
+    upgrade(url)
 
 
 def worker_env(args: argparse.Namespace) -> dict[str, str]:
@@ -480,7 +361,7 @@ class ReceiverProcess:
         return int(total), int(distinct)
 
     def cpu_seconds(self) -> float:
-        return _cpu_seconds(self.proc.pid or 0)
+        return cpu_seconds(self.proc.pid or 0)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -655,24 +536,6 @@ def _commit_times(
 # --- statistics --------------------------------------------------------------------------------
 
 
-def _percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    rank = max(1, math.ceil(q * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
-def _summary(values: list[float]) -> dict[str, float | int]:
-    values = sorted(values)
-    if not values:
-        return {"count": 0}
-    return {
-        "p50_ms": round(_percentile(values, 0.50), 2),
-        "p99_ms": round(_percentile(values, 0.99), 2),
-        "max_ms": round(values[-1], 2),
-        "count": len(values),
-    }
-
-
 # --- 1. throughput -----------------------------------------------------------------------------
 
 
@@ -693,12 +556,12 @@ def run_throughput(
         load_before = _load()
         try:
             workers.start()
-            workers.wait_listening()
+            workers.wait_listening(WEBHOOK_LISTEN, POLL_S)
             time.sleep(0.5)  # the first claim loop has gone idle
 
             def ready() -> None:
-                marks["busy0"] = _machine_busy_seconds()
-                marks["own0"] = _cpu_seconds(os.getpid())
+                marks["busy0"] = machine_busy_seconds()
+                marks["own0"] = cpu_seconds(os.getpid())
                 marks["workers0"] = workers.cpu_seconds()
                 marks["receiver0"] = receiver.cpu_seconds()
 
@@ -707,11 +570,11 @@ def run_throughput(
             settled = wait_settled(url, args.timeout, workers.check_alive)
             # Before stopping: a process's CPU time leaves /proc with it.
             with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-                pg_cpu = _backend_cpu_seconds(conn, url)
+                pg_cpu = backend_cpu_seconds(conn, url, exclude_own=True)
             worker_cpu = workers.cpu_seconds() - marks["workers0"]
             receiver_cpu = receiver.cpu_seconds() - marks["receiver0"]
-            own_cpu = _cpu_seconds(os.getpid()) - marks["own0"]
-            busy = _machine_busy_seconds() - marks["busy0"]
+            own_cpu = cpu_seconds(os.getpid()) - marks["own0"]
+            busy = machine_busy_seconds() - marks["busy0"]
         finally:
             workers.stop()
         stats = receiver.ask("stats")
@@ -899,7 +762,7 @@ def run_latency(
         load_before = _load()
         try:
             workers.start()
-            workers.wait_listening()
+            workers.wait_listening(WEBHOOK_LISTEN, POLL_S)
             time.sleep(1.0)
             batches, _answers, offered = asyncio.run(
                 _steady(url, ids.workspace_id, args.latency_rate, args.latency_seconds, [])
@@ -945,9 +808,9 @@ def run_latency(
         "seconds": args.latency_seconds,
         "transactions": len(batches),
         "events_per_transaction_median": statistics.median(b.count for b in batches),
-        "after_commit_ms": _summary(after_commit),
-        "from_transaction_start_ms": _summary(from_start),
-        "emit_transaction_ms": _summary(emit_ms),
+        "after_commit_ms": summary_ms(after_commit),
+        "from_transaction_start_ms": summary_ms(from_start),
+        "emit_transaction_ms": summary_ms(emit_ms),
         "duplicates": stats["total"] - len(stats["first"]),
         **checks,
         "reference_verifier_checked": len(range(0, len(stored), max(1, len(stored) // 100))),
@@ -1089,42 +952,12 @@ def run_outage(
 # --- report ------------------------------------------------------------------------------------
 
 
-def _machine() -> dict[str, Any]:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    mem_kib = 0
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-    return {
-        "nproc": os.cpu_count(),
-        "memory_gib": round(mem_kib / 1024 / 1024, 1),
-        "cpu": model or platform.processor(),
-    }
-
-
 def _versions() -> dict[str, str]:
-    with psycopg.connect(PG_ADMIN_URL, connect_timeout=10) as conn:
-        row = conn.execute("SHOW server_version").fetchone()
-    assert row is not None
-    versions = {
-        "dialflow": metadata.version("dialflow"),
-        "python": platform.python_version(),
-        "postgresql": str(row[0]),
-    }
+    versions = base_versions()
     for name in ("psycopg", "sqlalchemy", "httpx", "httpcore", "standardwebhooks", "uvloop"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[name] = metadata.version(name)
     return versions
-
-
-def _fmt(value: float | None, digits: int = 0) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
 
 
 def print_table(report: dict[str, Any]) -> None:
@@ -1151,9 +984,9 @@ def print_table(report: dict[str, Any]) -> None:
     for w, item in report["throughput"].items():
         per = item["cpu_us_per_delivery"]
         print(
-            f"{w:>2} {_fmt(item['deliveries_per_s']):>12} {item['to_last_arrival_s']:>9.2f} "
-            f"{item['settled_s']:>9.2f} {_fmt(item['raw_per_s']):>7} "
-            f"{_fmt(item['ratio'], 3):>6} {item['duplicates']:>5} {per['workers']:>25} "
+            f"{w:>2} {fmt(item['deliveries_per_s']):>12} {item['to_last_arrival_s']:>9.2f} "
+            f"{item['settled_s']:>9.2f} {fmt(item['raw_per_s']):>7} "
+            f"{fmt(item['ratio'], 3):>6} {item['duplicates']:>5} {per['workers']:>25} "
             f"{per['postgres']:>9} {per['receiver']:>9} {item['other_load_cores']:>11}"
         )
     for w, item in report["throughput"].items():
@@ -1279,7 +1112,7 @@ def main(argv: list[str] | None = None) -> int:
     from dialflow.webhooks.delivery import DelivererConfig  # noqa: PLC0415
 
     defaults = DelivererConfig()
-    cluster = Cluster()
+    cluster = Cluster("dfbench_webhooks", _migrate)
     logdir = Path(tempfile.mkdtemp(prefix="dfbench-webhooks-"))
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     receiver = ReceiverProcess()
@@ -1348,7 +1181,7 @@ def main(argv: list[str] | None = None) -> int:
                 "nothing_missing": outage["missing"] == 0 if outage else None,
             },
             "load_end": _load(),
-            "machine": _machine(),
+            "machine": machine_info(),
             "versions": _versions(),
         }
         print_table(report)
