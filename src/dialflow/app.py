@@ -78,6 +78,11 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
                 "name": "webhooks",
                 "description": "Signed, retried event deliveries: endpoints, events, replays.",
             },
+            {"name": "2x", "description": "The 2X / NCOL API, verbatim (docs/dialects.md)."},
+            {"name": "weya", "description": "The Weya batch-calling API, verbatim."},
+            {"name": "altcraft", "description": "Altcraft's workflow import API (JSON and XML)."},
+            {"name": "airudder", "description": "AIRUDDER's workflow task API, verbatim."},
+            {"name": "talkdesk", "description": "Talkdesk's Campaign Management API, verbatim."},
         ],
     )
     app.state.db = database
