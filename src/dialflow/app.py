@@ -11,8 +11,7 @@ from pydantic import BaseModel
 from dialflow import __version__
 from dialflow.calls.api import router as calls_router
 from dialflow.db.engine import Database
-from dialflow.dialects import body_limit_refusals, dialect_routers
-from dialflow.dialects.altcraft.service import resume_import_tasks
+from dialflow.dialects import body_limit_refusals, dialect_routers, resume_dialect_work
 from dialflow.dnc.api import router as dnc_router
 from dialflow.http import BodyLimitMiddleware, install_error_handlers
 from dialflow.intake.validate import warm_caches
@@ -55,7 +54,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         if dialer is not None and deliverer is not None:
             await dialer.start()
             await deliverer.start()
-            await resume_import_tasks(database, settings)
+            await resume_dialect_work(database, settings)
         yield
         if dialer is not None and deliverer is not None:
             await dialer.stop()

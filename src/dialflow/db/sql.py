@@ -13,7 +13,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     literal,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -40,10 +39,10 @@ async def update_each(
     changes: Sequence[Mapping[str, Any]],
     *,
     match: Mapping[str, str],
-    where: Sequence[str] = (),
+    where: Sequence[ColumnElement[bool]] = (),
 ) -> None:
     """Write each row its own values: ``changes`` hold column values plus the match keys
-    (``match``: key -> column name, e.g. ``{"_id": "id"}``); ``where`` adds fixed SQL
+    (``match``: key -> column name, e.g. ``{"_id": "id"}``); ``where`` adds fixed
     conditions on the table. Every item must have the same keys.
 
     One executemany (pipelined by psycopg): each row is found by its key through the primary
@@ -55,7 +54,7 @@ async def update_each(
     conditions = [table.c[column] == bindparam(key) for key, column in match.items()]
     await conn.execute(
         update(table)
-        .where(*conditions, *(text(condition) for condition in where))
+        .where(*conditions, *where)
         .values({name: bindparam(name) for name in columns}),
         list(changes),
     )

@@ -10,6 +10,9 @@ from collections.abc import Callable
 from fastapi import APIRouter, Response
 from starlette.types import Scope
 
+from dialflow.db.engine import Database
+from dialflow.settings import Settings
+
 
 def dialect_routers() -> list[APIRouter]:
     from dialflow.dialects import airudder, altcraft, ncol, talkdesk, weya  # noqa: PLC0415
@@ -22,3 +25,11 @@ def body_limit_refusals() -> dict[str, Callable[[Scope], Response]]:
     from dialflow.dialects.altcraft.codec import body_too_large_response  # noqa: PLC0415
 
     return {"/api/v1.1/": body_too_large_response}
+
+
+async def resume_dialect_work(db: Database, settings: Settings) -> None:
+    """Restart the background work a dialect left unfinished when its process stopped (the
+    Altcraft batch tasks)."""
+    from dialflow.dialects.altcraft.service import resume_import_tasks  # noqa: PLC0415
+
+    await resume_import_tasks(db, settings)

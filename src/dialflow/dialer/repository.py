@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -125,7 +125,8 @@ async def attempts_started(
             for attempt_id, call_id in started
         ],
         match={"_id": "id"},
-        where=(f"status IN {ATTEMPT_LIVE!r}",),
+        # Spelled out: an expanding IN cannot be used with executemany.
+        where=(or_(*(attempts.c.status == status for status in ATTEMPT_LIVE)),),
     )
 
 

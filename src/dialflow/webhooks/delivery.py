@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 RESPONSE_KEEP_BYTES = 2000
 _CONNECTIONS_PER_CLIENT = 4
+_DISABLED = "cancelled: the endpoint is disabled"
 ERROR_KEEP_CHARS = 1000
 _USER_AGENT = f"dialflow-webhooks/{__version__}"
 
@@ -80,6 +81,8 @@ class _Result:
     error: str | None
     retry_after: str | None
     ended_at: datetime
+    # Not sent: the endpoint was disabled after the delivery was queued.
+    cancelled: bool = False
 
 
 class Deliverer:
@@ -254,14 +257,14 @@ class Deliverer:
         }
         if endpoint["auth_header_name"]:
             headers[endpoint["auth_header_name"]] = endpoint["auth_header_value"] or ""
+        if endpoint["status"] != "enabled":
+            return _Result(job, None, 0, None, _DISABLED, None, self.clock(), cancelled=True)
         started = time.perf_counter()
         status: int | None = None
         response_text: str | None = None
         retry_after: str | None = None
         error: str | None = None
         try:
-            if endpoint["status"] != "enabled":
-                raise _EndpointDisabled
             if not self.config.allow_private:
                 await ensure_public(endpoint["url"])
             # A hard deadline for the whole exchange: httpx's timeout bounds each read alone,
@@ -275,8 +278,6 @@ class Deliverer:
                 status = response.status_code
                 retry_after = response.headers.get("retry-after")
                 response_text = await _read_capped(response, RESPONSE_KEEP_BYTES)
-        except _EndpointDisabled:
-            error = "cancelled: the endpoint is disabled"
         except BlockedDestination as exc:
             error = f"refused: {exc}"
         except (httpx.TimeoutException, TimeoutError):
@@ -373,10 +374,6 @@ class Deliverer:
         return len(taken)
 
 
-class _EndpointDisabled(Exception):
-    pass
-
-
 async def _read_capped(response: httpx.Response, limit: int) -> str:
     """At most ``limit`` bytes of the body: a receiver cannot make us buffer a huge answer."""
     kept = bytearray()
@@ -400,7 +397,7 @@ def _outcome(result: _Result, now: datetime, rng: random.Random) -> dict[str, An
         "lease_expires_at": None,
         "updated_at": now,
     }
-    if result.error is not None and result.error.startswith("cancelled"):
+    if result.cancelled:
         return {**base, "status": "cancelled"}
     attempts = delivery["attempts"] + 1
     base["attempts"] = attempts
