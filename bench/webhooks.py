@@ -19,11 +19,14 @@ webhook endpoint pointing at the receiver (``webhooks.service.create_endpoint``,
    The time until every delivery's outcome is written, and the CPU of the workers, of their
    PostgreSQL backends, of the receiver and of the rest of the machine are reported too;
 2. **raw baseline**, right after each throughput run: W processes with a bare
-   ``httpx.AsyncClient`` (default asyncio loop, like the worker) post the same N payload bytes
-   to the same receiver, ``--raw-concurrency`` posts at a time each (10, httpx's best rate
-   here, then 200 to show what one large httpx pool costs), with headers of the same size
-   (precomputed; no database, no signing). Rate = N / (last first-arrival - start signal);
-   ratio = deliveries/s / the raw rate at the first concurrency (10);
+   ``httpx.AsyncClient`` on uvloop (like the worker) post the same N payload bytes to the same
+   receiver, with headers of the same size (precomputed; no database, no signing), in each
+   ``--raw`` configuration ``TRANSPORT:CONCURRENCY``: by default ``lean:128``, the product's
+   own transport (``webhooks/transport.py``) with the deliverer's 128 posts in flight: the
+   raw limit of the path the deliverer posts through, and the ratio's baseline; then
+   ``httpx:10``, httpx's default transport (httpcore) at its best concurrency here, for
+   comparison with the earlier runs. Rate = N / (last first-arrival - start signal);
+   ratio = deliveries/s / the first configuration's rate;
 3. **latency**: one idle ``dialflow worker``; events emitted at ``--rate`` for
    ``--latency-seconds`` (20; quick 5) in a transaction every 10 ms (the batch is sized so the
    offered rate holds even when a transaction is late). The rate must stay below capacity or
@@ -626,18 +629,26 @@ def run_throughput(
 
 
 def _raw_child(
-    url: str, bodies: list[bytes], prefix: str, concurrency: int, go: Any, results: Any
+    url: str, bodies: list[bytes], prefix: str, spec: str, go: Any, results: Any
 ) -> None:  # pragma: no cover - runs in a child process
+    import uvloop  # noqa: PLC0415
+
     try:
-        asyncio.run(_raw_post(url, bodies, prefix, concurrency, go, results))
+        uvloop.run(_raw_post(url, bodies, prefix, spec, go, results))
     except Exception as exc:
         results.put(("error", prefix, 0, repr(exc)))
 
 
 async def _raw_post(
-    url: str, bodies: list[bytes], prefix: str, concurrency: int, go: Any, results: Any
+    url: str, bodies: list[bytes], prefix: str, spec: str, go: Any, results: Any
 ) -> None:  # pragma: no cover - runs in a child process
+    import ssl  # noqa: PLC0415
+
     import httpx  # noqa: PLC0415
+
+    from dialflow.webhooks.transport import LeanTransport  # noqa: PLC0415
+
+    kind, concurrency = _raw_spec(spec)
 
     stamp = str(int(time.time()))
     signature = "v1," + base64.b64encode(bytes(32)).decode()  # the size of a real one
@@ -650,7 +661,13 @@ async def _raw_post(
         for i in range(len(bodies))
     ]
     failed = 0
+    transport = (
+        LeanTransport(ssl_context=ssl.create_default_context(), max_idle_per_origin=concurrency)
+        if kind == "lean"
+        else None
+    )
     async with httpx.AsyncClient(
+        transport=transport,
         timeout=httpx.Timeout(10.0),
         follow_redirects=False,
         limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
@@ -674,12 +691,20 @@ async def _raw_post(
     results.put(("done", prefix, failed, str(cpu)))
 
 
+def _raw_spec(spec: str) -> tuple[str, int]:
+    """``lean:128`` -> ("lean", 128): which transport, how many posts at a time."""
+    kind, _, concurrency = spec.partition(":")
+    if kind not in ("lean", "httpx") or not concurrency.isdigit():
+        raise ValueError(f"--raw takes TRANSPORT:CONCURRENCY (lean or httpx), not {spec!r}")
+    return kind, int(concurrency)
+
+
 def run_raw(
     args: argparse.Namespace,
     receiver: ReceiverProcess,
     bodies: list[bytes],
     count: int,
-    concurrency: int,
+    spec: str,
 ) -> dict[str, Any]:
     receiver.ask("reset")
     ctx = mp.get_context("spawn")
@@ -692,7 +717,7 @@ def run_raw(
                 receiver.url,
                 bodies[i::count],
                 f"raw_{i}_",
-                concurrency,
+                spec,
                 go,
                 results,
             ),
@@ -971,7 +996,7 @@ def print_table(report: dict[str, Any]) -> None:
     print(
         f"webhooks: N={report['events']:,} events of {report['payload_bytes']:,} B, "
         f"deliverer batch {report['batch_size']} / max in flight {report['max_in_flight']} / "
-        f"small httpx pools in turn, raw concurrency {report['raw_concurrency']} per process, "
+        f"raw loops (transport:posts at a time, per process) {report['raw']}, "
         f"quick={report['quick']}"
     )
     header = (
@@ -991,14 +1016,14 @@ def print_table(report: dict[str, Any]) -> None:
         )
     for w, item in report["throughput"].items():
         raws = "; ".join(
-            f"concurrency {conc}: {raw['raw_per_s']:,} posts/s, {raw['cpu_us_per_post']['posters']}"
+            f"{spec}: {raw['raw_per_s']:,} posts/s, {raw['cpu_us_per_post']['posters']}"
             f" us/post in the posters, {raw['cpu_us_per_post']['receiver']} in the receiver"
-            for conc, raw in item["raw"].items()
+            for spec, raw in item["raw"].items()
         )
         print(
             f"W={w}: bodies wrong {item['bodies_wrong']}, signatures invalid "
             f"{item['signatures_invalid']}; emit() wrote {item['emit_events_per_s']:,} events/s; "
-            f"load {item['load_before']} -> {item['load_after']}; raw httpx: {raws or '-'}"
+            f"load {item['load_before']} -> {item['load_after']}; raw loops: {raws or '-'}"
         )
     lat = report.get("latency")
     if lat:
@@ -1059,9 +1084,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, help="DIALFLOW_WEBHOOK_BATCH_SIZE")
     parser.add_argument("--max-in-flight", type=int, help="DIALFLOW_WEBHOOK_MAX_IN_FLIGHT")
     parser.add_argument(
-        "--raw-concurrency",
-        default="10,200",
-        help="raw loop's posts at a time per process; the first is the ratio's baseline",
+        "--raw",
+        default="lean:128,httpx:10",
+        help="raw loops as TRANSPORT:POSTS_AT_A_TIME per process (lean = the product's "
+        "transport, httpx = httpx's default one); the first is the ratio's baseline",
     )
     parser.add_argument(
         "--rate",
@@ -1092,7 +1118,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.outage_after = args.outage_after or (2.0 if args.quick else 5.0)
     args.timeout = args.timeout or 300.0 + args.events / 20
     args.worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
-    args.raw_concurrencies = [int(c) for c in args.raw_concurrency.split(",") if c.strip()]
+    args.raw_specs = [spec.strip() for spec in args.raw.split(",") if spec.strip()]
+    for spec in args.raw_specs:
+        _raw_spec(spec)
     if args.events <= 0 or args.speedup < 1 or not args.worker_counts:
         parser.error("events and workers must be positive, speedup at least 1")
     return args
@@ -1131,12 +1159,11 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             raws: dict[str, Any] = {}
-            for concurrency in [] if args.skip_raw else args.raw_concurrencies:
-                raw = run_raw(args, receiver, bodies, count, concurrency)
-                raws[str(concurrency)] = raw
+            for spec in [] if args.skip_raw else args.raw_specs:
+                raw = run_raw(args, receiver, bodies, count, spec)
+                raws[spec] = raw
                 print(
-                    f"W={count} raw httpx, {concurrency} at a time: {raw['raw_per_s']:,} "
-                    f"posts/s {raw}",
+                    f"W={count} raw loop {spec}: {raw['raw_per_s']:,} posts/s {raw}",
                     flush=True,
                 )
             baseline = next(iter(raws.values()), None)
@@ -1164,7 +1191,7 @@ def main(argv: list[str] | None = None) -> int:
             "payload_bytes": payload_bytes,
             "batch_size": args.batch or defaults.batch_size,
             "max_in_flight": args.max_in_flight or defaults.max_in_flight,
-            "raw_concurrency": args.raw_concurrencies,
+            "raw": args.raw_specs,
             "throughput": throughput,
             "latency": latency,
             "outage": outage,

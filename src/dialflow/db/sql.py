@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Insert,
     String,
     Table,
+    Update,
     any_,
     bindparam,
     literal,
@@ -52,9 +55,63 @@ async def update_each(
         return
     columns = [name for name in changes[0] if name not in match]
     conditions = [table.c[column] == bindparam(key) for key, column in match.items()]
-    await conn.execute(
+    await execute_many(
+        conn,
         update(table)
         .where(*conditions, *where)
         .values({name: bindparam(name) for name in columns}),
-        list(changes),
+        changes,
     )
+
+
+async def execute_many(
+    conn: AsyncConnection, statement: Insert | Update, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Run ``statement`` once per row (one executemany, pipelined by psycopg); every row has
+    the same keys, named like the statement's parameters (an insert's: its columns).
+
+    SQLAlchemy's own executemany builds each row's parameters through the compiled statement
+    (~15 µs a row here, a sixth of the engine's CPU per dial). This compiles once, runs each
+    value through its type's bind processor (time stamps, JSON) and hands the driver plain
+    rows. Fixed parameters of the statement (``where`` values) are taken from the statement."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]))
+    names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+    # The row's values come first, in ``taken`` order, then the statement's fixed ones; each
+    # row's processed values are then put in parameter order once.
+    taken: list[str] = []
+    processors: list[tuple[int, Callable[[Any], Any]]] = []
+    fixed: list[Any] = []
+    sources: list[int] = []  # per parameter: its index among the taken, or -1 - fixed index
+    for name in names:
+        bind = compiled.binds[name]
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if bind.key in rows[0]:
+            sources.append(len(taken))
+            if processor is not None:
+                processors.append((len(taken), processor))
+            taken.append(bind.key)
+        else:
+            sources.append(-1 - len(fixed))
+            value = bind.effective_value
+            fixed.append(value if processor is None else processor(value))
+    order = [index if index >= 0 else len(taken) - 1 - index for index in sources]
+    # itemgetter of one key answers the value itself, not a tuple of it.
+    get = itemgetter(*taken) if len(taken) > 1 else (lambda row: tuple(row[k] for k in taken))
+    arrange = itemgetter(*order) if len(order) > 1 else tuple
+    rows_values: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = [*get(row), *fixed]
+        for index, process in processors:
+            values[index] = process(values[index])
+        rows_values.append(arrange(values))
+    params: list[Any]
+    if compiled.positional:
+        params = rows_values
+    else:
+        escaped = compiled.escaped_bind_names
+        keys = [escaped.get(name, name) for name in names]
+        params = [dict(zip(keys, values, strict=True)) for values in rows_values]
+    await conn.exec_driver_sql(compiled.string, params)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialflow.db.claims import Claimable
-from dialflow.db.sql import one_of, update_each
+from dialflow.db.sql import execute_many, one_of, update_each
 from dialflow.db.tables import (
     ATTEMPT_LIVE,
     attempts,
@@ -105,7 +105,7 @@ async def recent_call_times(
 
 async def insert_attempts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        await conn.execute(insert(attempts), list(rows))
+        await execute_many(conn, insert(attempts), rows)
 
 
 async def attempts_started(

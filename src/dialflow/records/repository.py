@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dialflow.db.sql import one_of
+from dialflow.db.sql import execute_many, one_of
 from dialflow.db.tables import RECORD_COLUMNS, attempts, record_logs, records, workflows
 from dialflow.db.types import UtcDateTime, sqlite_timestamp
 from dialflow.records.status import LIVE_STATUSES, RecordStatus
@@ -209,7 +209,7 @@ async def restart_records(conn: AsyncConnection, changes: Sequence[dict[str, Any
 
 async def insert_logs(conn: AsyncConnection, logs: Sequence[dict[str, Any]]) -> None:
     if logs:
-        await conn.execute(insert(record_logs), list(logs))
+        await execute_many(conn, insert(record_logs), logs)
 
 
 async def get_record(conn: AsyncConnection, workspace_id: int, record_id: int) -> RowMapping | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import random
 import ssl
@@ -40,11 +39,11 @@ from dialflow.webhooks.events import EventType, NewEvent, emit, msg_id, timestam
 from dialflow.webhooks.formats import format_headers
 from dialflow.webhooks.guard import BlockedDestination, ensure_public
 from dialflow.webhooks.signing import headers as signature_headers
+from dialflow.webhooks.transport import LeanTransport
 
 log = logging.getLogger(__name__)
 
 RESPONSE_KEEP_BYTES = 2000
-_CONNECTIONS_PER_CLIENT = 4
 _DISABLED = "cancelled: the endpoint is disabled"
 ERROR_KEEP_CHARS = 1000
 _USER_AGENT = f"dialflow-webhooks/{__version__}"
@@ -99,8 +98,7 @@ class Deliverer:
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not security)
         self.wakeups = db.webhook_wakeups
-        self._clients: list[httpx.AsyncClient] = []
-        self._next_client = itertools.count()
+        self._http: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
@@ -112,7 +110,7 @@ class Deliverer:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._client()  # build the clients now, not on the first delivery's clock
+        self._client()  # build the client now, not on the first delivery's clock
         await self.wakeups.start()
         self._loops = [
             asyncio.create_task(self._claim_loop(), name="dialflow-deliver"),
@@ -133,32 +131,30 @@ class Deliverer:
         await self.aclose()
 
     async def aclose(self) -> None:
-        clients, self._clients = self._clients, []
-        for client in clients:
-            await client.aclose()
+        http, self._http = self._http, None
+        if http is not None:
+            await http.aclose()
 
     def _client(self) -> httpx.AsyncClient:
-        """One of several small clients, in turn: httpcore's pool does work proportional to
-        its connections and queued requests on every request, so many small pools post much
-        faster than one large one."""
-        if not self._clients:
-            count = max(1, -(-self.config.max_in_flight // _CONNECTIONS_PER_CLIENT))
-            # One TLS context for all: building one loads the CA bundle (tens of ms each).
+        if self._http is None:
+            # One TLS context for all connections: building one loads the CA bundle.
             tls = ssl.create_default_context(cafile=certifi.where())
-            self._clients = [
-                httpx.AsyncClient(
-                    verify=tls,
-                    timeout=httpx.Timeout(self.config.timeout_seconds),
-                    follow_redirects=False,
-                    limits=httpx.Limits(
-                        max_connections=_CONNECTIONS_PER_CLIENT,
-                        max_keepalive_connections=_CONNECTIONS_PER_CLIENT,
-                    ),
-                    headers={"user-agent": _USER_AGENT, "content-type": "application/json"},
-                )
-                for _ in range(count)
-            ]
-        return self._clients[next(self._next_client) % len(self._clients)]
+            self._http = httpx.AsyncClient(
+                transport=LeanTransport(
+                    ssl_context=tls,
+                    max_idle_per_origin=self.config.max_in_flight,
+                    max_response_bytes=RESPONSE_KEEP_BYTES,
+                ),
+                timeout=httpx.Timeout(self.config.timeout_seconds),
+                follow_redirects=False,
+                # The kept response text is read raw: ask for it uncompressed.
+                headers={
+                    "user-agent": _USER_AGENT,
+                    "content-type": "application/json",
+                    "accept-encoding": "identity",
+                },
+            )
+        return self._http
 
     @property
     def in_flight(self) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialflow.db.claims import Claimable
-from dialflow.db.sql import one_of
+from dialflow.db.sql import execute_many, one_of
 from dialflow.db.tables import (
     attempts,
     deliveries,
@@ -110,9 +110,9 @@ async def insert_events(
     delivery_rows: Sequence[dict[str, Any]],
 ) -> None:
     if event_rows:
-        await conn.execute(insert(events), list(event_rows))
+        await execute_many(conn, insert(events), event_rows)
     if delivery_rows:
-        await conn.execute(insert(deliveries), list(delivery_rows))
+        await execute_many(conn, insert(deliveries), delivery_rows)
 
 
 async def payloads(conn: AsyncConnection, event_ids: Sequence[int]) -> dict[int, bytes]:
@@ -230,7 +230,7 @@ async def cancel_pending(
 
 async def insert_delivery_attempts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        await conn.execute(insert(delivery_attempts), list(rows))
+        await execute_many(conn, insert(delivery_attempts), rows)
 
 
 async def mark_endpoints_healthy(conn: AsyncConnection, ids: Sequence[int]) -> None:

@@ -1,0 +1,98 @@
+"""``execute_many`` and ``update_each`` against real databases: what they store must be what
+SQLAlchemy's own executemany stores, for every column type the schema uses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, insert, select
+
+from dialflow.db.engine import Database
+from dialflow.db.sql import execute_many, update_each
+from dialflow.db.types import Json, UtcDateTime
+
+metadata = MetaData()
+samples = Table(
+    "sql_helper_samples",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("label", String(200)),
+    Column("count", Integer, nullable=False, server_default="7"),
+    Column("doc", Json),
+    Column("at", UtcDateTime),
+)
+
+NOW = datetime(2026, 3, 8, 6, 59, 59, 123456, tzinfo=UTC)
+VALUES: list[dict[str, Any]] = [
+    {"label": "plain", "doc": {"a": 1, "b": [1, 2, None]}, "at": NOW},
+    {"label": "100% 'quoted' %(name)s ? \\", "doc": {"k": "ü € 😀"}, "at": NOW + timedelta(days=1)},
+    {"label": None, "doc": None, "at": None},
+    {"label": "", "doc": [], "at": NOW.astimezone(UTC) - timedelta(microseconds=1)},
+    {"label": "json scalar", "doc": "just a string", "at": NOW},
+]
+
+
+@pytest.fixture
+async def table(db: Database) -> AsyncIterator[Table]:
+    async with db.write() as conn:
+        await conn.run_sync(metadata.create_all)
+    yield samples
+    async with db.write() as conn:
+        await conn.run_sync(metadata.drop_all)
+
+
+async def stored(db: Database, ids: list[int]) -> list[dict[str, Any]]:
+    async with db.read() as conn:
+        rows = await conn.execute(
+            select(samples.c.label, samples.c.count, samples.c.doc, samples.c.at)
+            .where(samples.c.id.in_(ids))
+            .order_by(samples.c.id)
+        )
+        return [dict(row) for row in rows.mappings()]
+
+
+async def test_execute_many_stores_what_sqlalchemy_stores(db: Database, table: Table) -> None:
+    ours = [{"id": 1000 + i, **values} for i, values in enumerate(VALUES)]
+    theirs = [{"id": 2000 + i, **values} for i, values in enumerate(VALUES)]
+    async with db.write() as conn:
+        await execute_many(conn, insert(table), ours)
+        await conn.execute(insert(table), theirs)
+    mine = await stored(db, [row["id"] for row in ours])
+    reference = await stored(db, [row["id"] for row in theirs])
+    assert mine == reference
+    assert len(mine) == len(VALUES)
+    assert [row["label"] for row in mine] == [values["label"] for values in VALUES]
+    assert [row["at"] for row in mine] == [values["at"] for values in VALUES]
+    assert {row["count"] for row in mine} == {7}  # the server default of a column left out
+
+
+async def test_update_each_writes_each_row_its_own_values_under_a_fixed_condition(
+    db: Database, table: Table
+) -> None:
+    async with db.write() as conn:
+        await execute_many(conn, insert(table), [{"id": i, "label": "old"} for i in range(1, 5)])
+        await execute_many(conn, insert(table), [{"id": 5, "label": "other"}])
+        await update_each(
+            conn,
+            table,
+            [
+                {"_id": i, "label": f"new {i}", "doc": {"i": i}, "at": NOW + timedelta(hours=i)}
+                for i in range(1, 6)
+            ],
+            match={"_id": "id"},
+            where=(table.c.label == "old",),
+        )
+    rows = await stored(db, [1, 2, 3, 4, 5])
+    assert [row["label"] for row in rows] == ["new 1", "new 2", "new 3", "new 4", "other"]
+    assert [row["doc"] for row in rows] == [{"i": 1}, {"i": 2}, {"i": 3}, {"i": 4}, None]
+    assert rows[0]["at"] == NOW + timedelta(hours=1)
+
+
+async def test_nothing_to_write_runs_nothing(db: Database, table: Table) -> None:
+    async with db.write() as conn:
+        await execute_many(conn, insert(table), [])
+    async with db.read() as conn:
+        assert (await conn.execute(select(samples))).all() == []
