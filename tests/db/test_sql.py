@@ -79,7 +79,7 @@ async def test_update_each_writes_each_row_its_own_values_under_a_fixed_conditio
             conn,
             table,
             [
-                {"_id": i, "label": f"new {i}", "doc": {"i": i}, "at": NOW + timedelta(hours=i)}
+                {"_id": i, "label": f"new {i}", "doc": [{"i": i}], "at": NOW + timedelta(hours=i)}
                 for i in range(1, 6)
             ],
             match={"_id": "id"},
@@ -87,7 +87,8 @@ async def test_update_each_writes_each_row_its_own_values_under_a_fixed_conditio
         )
     rows = await stored(db, [1, 2, 3, 4, 5])
     assert [row["label"] for row in rows] == ["new 1", "new 2", "new 3", "new 4", "other"]
-    assert [row["doc"] for row in rows] == [{"i": 1}, {"i": 2}, {"i": 3}, {"i": 4}, None]
+    # A JSON list is one value, not an array dimension.
+    assert [row["doc"] for row in rows] == [[{"i": 1}], [{"i": 2}], [{"i": 3}], [{"i": 4}], None]
     assert rows[0]["at"] == NOW + timedelta(hours=1)
 
 
@@ -96,3 +97,15 @@ async def test_nothing_to_write_runs_nothing(db: Database, table: Table) -> None
         await execute_many(conn, insert(table), [])
     async with db.read() as conn:
         assert (await conn.execute(select(samples))).all() == []
+
+
+async def test_a_python_side_column_default_is_refused_not_skipped(db: Database) -> None:
+    table = Table(
+        "sql_helper_defaults",
+        MetaData(),
+        Column("id", BigInteger, primary_key=True),
+        Column("label", String(20), default="computed"),
+    )
+    async with db.write() as conn:
+        with pytest.raises(ValueError, match="'label'"):
+            await execute_many(conn, insert(table), [{"id": 1}])

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import math
 import random
 import re
@@ -232,7 +233,11 @@ class Simulator:
         self._clock = clock
         reasons = [reason for reason in EndReason if reason in self.config.outcome_weights]
         self._reasons = reasons
-        self._weights = [self.config.outcome_weights[reason] for reason in reasons]
+        # Cumulative once: choices() would accumulate the weights again on every draw (the
+        # same draws either way).
+        self._cum_weights = list(
+            itertools.accumulate(self.config.outcome_weights[reason] for reason in reasons)
+        )
         self._requests: OrderedDict[str, CallRequest] = OrderedDict()
         self._outcomes: OrderedDict[tuple[str, int, int], _Outcome] = OrderedDict()
         self._started_calls = 0
@@ -309,7 +314,7 @@ class Simulator:
 
     def _draw(self, call: SimulatedCall) -> _Outcome:
         rng = self._rng(call.token, call.attempt_id)
-        reason = rng.choices(self._reasons, weights=self._weights)[0]
+        reason = rng.choices(self._reasons, cum_weights=self._cum_weights)[0]
         cap = call.max_duration_seconds
         if reason in _UNANSWERED:
             low, high = _RING_SECONDS[reason]
