@@ -94,11 +94,35 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def keep_answering(server: Server, reader: asyncio.StreamReader, writer: Writer) -> None:
-    while True:
+Answer = Callable[[Server, asyncio.StreamReader, Writer], Awaitable[None]]
+
+
+def keep_replying(answer: bytes = OK, *, delay: float = 0.0) -> Answer:
+    """Answer every request on the connection with ``answer``, ``delay`` seconds late."""
+
+    async def reply(server: Server, reader: asyncio.StreamReader, writer: Writer) -> None:
+        while True:
+            await server.read_request(reader)
+            await asyncio.sleep(delay)
+            writer.write(answer)
+            await writer.drain()
+
+    return reply
+
+
+keep_answering = keep_replying()
+
+
+def reply_once(answer: bytes, *, linger: float = 0.0) -> Answer:
+    """Read one request, send ``answer``, keep the connection ``linger`` seconds, hang up."""
+
+    async def reply(server: Server, reader: asyncio.StreamReader, writer: Writer) -> None:
         await server.read_request(reader)
-        writer.write(OK)
+        writer.write(answer)
         await writer.drain()
+        await asyncio.sleep(linger)
+
+    return reply
 
 
 async def test_posts_the_exact_request_and_reuses_the_connection(
@@ -157,12 +181,7 @@ async def test_a_stale_keep_alive_connection_is_replaced(
 async def test_a_peer_that_hangs_up_mid_answer_is_a_protocol_error(
     serve: Callable[..., Awaitable[Server]], client: httpx.AsyncClient
 ) -> None:
-    async def half(server: Server, reader: asyncio.StreamReader, writer: Writer) -> None:
-        await server.read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\nonly part")
-        await writer.drain()
-
-    server = await serve(half)
+    server = await serve(reply_once(b"HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\nonly part"))
     with pytest.raises(httpx.RemoteProtocolError, match="closed the connection"):
         await client.post(server.url, content=b"x")
     assert len(server.requests) == 1  # an answered request is not sent again
@@ -171,14 +190,8 @@ async def test_a_peer_that_hangs_up_mid_answer_is_a_protocol_error(
 async def test_the_body_read_is_capped_and_the_connection_dropped(
     serve: Callable[..., Awaitable[Server]], client: httpx.AsyncClient
 ) -> None:
-    async def huge(server: Server, reader: asyncio.StreamReader, writer: Writer) -> None:
-        while True:
-            await server.read_request(reader)
-            writer.write(b"HTTP/1.1 500 X\r\ncontent-length: 10000000\r\n\r\n")
-            writer.write(b"y" * 1_000_000)
-            await writer.drain()
-
-    server = await serve(huge)
+    head = b"HTTP/1.1 500 X\r\ncontent-length: 10000000\r\n\r\n"
+    server = await serve(keep_replying(head + b"y" * 1_000_000))
     for _ in range(2):
         response = await client.post(server.url, content=b"x")
         assert response.status_code == 500
@@ -219,13 +232,7 @@ async def test_framings(
 async def test_garbage_is_a_protocol_error(
     serve: Callable[..., Awaitable[Server]], client: httpx.AsyncClient
 ) -> None:
-    async def garbage(server: Server, reader: asyncio.StreamReader, writer: Writer) -> None:
-        await server.read_request(reader)
-        writer.write(b"SMTP ready\r\n\r\n")
-        await writer.drain()
-        await asyncio.sleep(1)
-
-    server = await serve(garbage)
+    server = await serve(reply_once(b"SMTP ready\r\n\r\n", linger=1.0))
     with pytest.raises(httpx.RemoteProtocolError, match="invalid HTTP response"):
         await client.post(server.url, content=b"x")
 
@@ -251,14 +258,7 @@ async def test_a_silent_server_times_out_and_its_connection_is_closed(
 async def test_cancelling_mid_exchange_closes_the_connection(
     serve: Callable[..., Awaitable[Server]], client: httpx.AsyncClient
 ) -> None:
-    async def slow(server: Server, reader: asyncio.StreamReader, writer: Writer) -> None:
-        while True:
-            await server.read_request(reader)
-            await asyncio.sleep(0.3)
-            writer.write(OK)
-            await writer.drain()
-
-    server = await serve(slow)
+    server = await serve(keep_replying(delay=0.3))
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.05):
             await client.post(server.url, content=b"late")

@@ -49,8 +49,9 @@ async def update_each(
     conditions on the table. Every item must have the same keys.
 
     One executemany (pipelined by psycopg): each row is found by its key through the primary
-    key. A single ``UPDATE … FROM unnest(arrays)`` was measured slower here: without fresh
-    statistics PostgreSQL joins it by scanning the table."""
+    key. A single ``UPDATE … FROM unnest(arrays)`` was measured slower here (without fresh
+    statistics PostgreSQL joins it by scanning the table) and, with that join forced to use the
+    index, cannot carry JSON lists (an array of JSON lists reads as one more dimension)."""
     if not changes:
         return
     columns = [name for name in changes[0] if name not in match]
