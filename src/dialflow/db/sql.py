@@ -115,7 +115,7 @@ async def execute_many(
             values[index] = process(values[index])
         rows_values.append(arrange(values))
     if isinstance(statement, Insert) and dialect.name == "postgresql":
-        await _copy_rows(
+        await copy_rows(
             conn, statement.table, [compiled.binds[name].key for name in names], rows_values
         )
         return
@@ -129,10 +129,11 @@ async def execute_many(
     await conn.exec_driver_sql(compiled.string, params)
 
 
-async def _copy_rows(
+async def copy_rows(
     conn: AsyncConnection, table: Any, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
-    """COPY processed rows into ``table``, in the caller's transaction."""
+    """PostgreSQL: COPY rows (driver-ready values, in ``columns`` order) into ``table``, in the
+    caller's transaction."""
     names = ", ".join(f'"{table.c[key].name}"' for key in columns)
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dialflow.db.sql import execute_many, one_of
+from dialflow.db.sql import copy_rows, execute_many, one_of
 from dialflow.db.tables import RECORD_COLUMNS, attempts, record_logs, records, workflows
 from dialflow.db.types import UtcDateTime, sqlite_timestamp
 from dialflow.records.status import LIVE_STATUSES, RecordStatus
@@ -34,7 +34,6 @@ _SQLITE_INSERT = (
     f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join('?' for _ in RECORD_COLUMNS)})"
 )
-_PG_COPY = f"COPY records ({', '.join(RECORD_COLUMNS)}) FROM STDIN"
 _TIMESTAMP_POSITIONS = tuple(
     i for i, name in enumerate(RECORD_COLUMNS) if isinstance(records.c[name].type, UtcDateTime)
 )
@@ -51,9 +50,7 @@ async def insert_records_bulk(conn: AsyncConnection, rows: Sequence[tuple[Any, .
         stamps: dict[datetime, str] = {}  # a chunk shares one "now": format it once
         await driver.executemany(_SQLITE_INSERT, [_sqlite_row(row, stamps) for row in rows])
         return
-    async with driver.cursor() as cursor, cursor.copy(_PG_COPY) as copy:
-        for row in rows:
-            await copy.write_row(row)
+    await copy_rows(conn, records, RECORD_COLUMNS, rows)
 
 
 # Placeholders and casts for the conflict-skipping insert (the retry path, not the hot one).
