@@ -64,12 +64,15 @@ class Server:
         return request
 
 
+Answer = Callable[[Server, asyncio.StreamReader, Writer], Awaitable[None]]
+
+
 @pytest.fixture
 async def serve() -> AsyncIterator[Callable[..., Awaitable[Server]]]:
     servers: list[Server] = []
 
     async def start(
-        answer: Callable[[Server, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+        answer: Answer,
         tls: ssl.SSLContext | None = None,
     ) -> Server:
         server: Server
@@ -92,9 +95,6 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     transport = LeanTransport(ssl_context=ssl.create_default_context(), max_response_bytes=100)
     async with httpx.AsyncClient(transport=transport, timeout=2.0) as http:
         yield http
-
-
-Answer = Callable[[Server, asyncio.StreamReader, Writer], Awaitable[None]]
 
 
 def keep_replying(answer: bytes = OK, *, delay: float = 0.0) -> Answer:

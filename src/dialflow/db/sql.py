@@ -12,6 +12,7 @@ from sqlalchemy import (
     Insert,
     String,
     Table,
+    TableClause,
     Update,
     any_,
     bindparam,
@@ -130,7 +131,10 @@ async def execute_many(
 
 
 async def copy_rows(
-    conn: AsyncConnection, table: Any, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    conn: AsyncConnection,
+    table: TableClause,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
 ) -> None:
     """PostgreSQL: COPY rows (driver-ready values, in ``columns`` order) into ``table``, in the
     caller's transaction."""
