@@ -160,7 +160,7 @@ class Dialer:
         self._stopping = asyncio.Event()
         self._http: httpx.AsyncClient | None = None
         self._outcomes: Batcher[_Outcome, bool] = Batcher(self._flush_outcomes)
-        self._starts: Batcher[tuple[int, str], None] = Batcher(self._flush_starts)
+        self._starts: Batcher[_Started, None] = Batcher(self._flush_starts)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -523,8 +523,13 @@ class Dialer:
             log.warning("provider refused attempt %s: %s", job.attempt["id"], exc)
             await self._complete(job, _failed_call("", f"the provider refused the call: {exc}"))
             return
-        # Saved before waiting on the call: a recovered attempt is reconciled, not redialed.
-        await self._starts.submit((job.attempt["id"], started.provider_call_id))
+        # Saved while the call runs, so that a recovered attempt is reconciled from the
+        # provider. A call that ends before the save was flushed takes it back: its end writes
+        # the same columns.
+        accepted_at = self.clock()
+        saving = self._starts.add(
+            _Started(job.attempt["id"], started.provider_call_id, accepted_at)
+        )
         result = await provider.wait_result(
             started.provider_call_id, timeout_seconds=float(step.max_duration_seconds)
         )
@@ -536,12 +541,19 @@ class Dialer:
                 duration_seconds=step.max_duration_seconds,
                 failure_reason="no result within the step's maximum duration",
             )
-        await self._complete(job, result)
+        if not self._starts.withdraw(saving):
+            try:
+                await saving
+            except Exception:
+                # The end below writes the call id as well; only a crash before it loses it.
+                log.warning("saving the start of attempt %s failed", job.attempt["id"])
+        await self._complete(job, result, started_at=accepted_at)
 
-    async def _flush_starts(self, batch: list[tuple[int, str]]) -> list[None]:
-        now = self.clock()
+    async def _flush_starts(self, batch: list[_Started]) -> list[None]:
         async with self.db.write() as conn:
-            await repo.attempts_started(conn, batch, now)
+            await repo.attempts_started(
+                conn, [(item.attempt_id, item.provider_call_id, item.at) for item in batch]
+            )
         return [None] * len(batch)
 
     async def _run_message(self, job: _Job) -> None:
@@ -619,12 +631,14 @@ class Dialer:
             owner=self.config.owner,
         )
 
-    async def _complete(self, job: _Job, result: CallResult) -> None:
+    async def _complete(
+        self, job: _Job, result: CallResult, *, started_at: datetime | None = None
+    ) -> None:
         await self._record_outcome(
             job.record["id"],
             job.attempt["id"],
             job.definition,
-            _call_values(result, self.clock()),
+            _call_values(result, self.clock(), started_at),
             StepOutcome(result.end_reason, phone_type=job.attempt["phone_type"]),
             owner=self.config.owner,
         )
@@ -863,7 +877,7 @@ class Dialer:
                 "", "the worker stopped before the provider confirmed the call; not redialed"
             )
             outcome = StepOutcome(result.end_reason, phone_type=attempt["phone_type"])
-            outcome_values = _call_values(result, self.clock())
+            outcome_values = _call_values(result, self.clock(), None)
         else:
             provider = self.registry.get_voice(attempt["provider"])
             call_id = attempt["provider_call_id"]
@@ -879,7 +893,7 @@ class Dialer:
                 failure_reason="no result from the provider in time",
             )
             outcome = StepOutcome(result.end_reason, phone_type=attempt["phone_type"])
-            outcome_values = _call_values(result, self.clock())
+            outcome_values = _call_values(result, self.clock(), attempt["started_at"])
         await self._record_outcome(
             record["id"],
             attempt["id"],
@@ -908,7 +922,10 @@ class Dialer:
                 # The record already finished (through the API): end the attempt alone.
                 if not await repo.live_attempts(conn, [attempt["id"]]):
                     return  # its worker ended it meanwhile
-                values = {**_call_values(result, self.clock()), "status": "failed"}
+                values = {
+                    **_call_values(result, self.clock(), attempt["started_at"]),
+                    "status": "failed",
+                }
                 await repo.end_attempts(
                     conn,
                     [
@@ -926,7 +943,7 @@ class Dialer:
             attempt["record_id"],
             attempt["id"],
             definition,
-            {**_call_values(result, self.clock()), "status": "failed"},
+            {**_call_values(result, self.clock(), attempt["started_at"]), "status": "failed"},
             StepOutcome(EndReason.TIMEOUT, phone_type=attempt["phone_type"]),
             owner=self.config.owner,
         )
@@ -935,6 +952,15 @@ class Dialer:
         async with self.db.read() as conn:
             definition = await repo.workflow_definition(conn, workflow_id)
         return WorkflowDefinition.model_validate(definition)
+
+
+@dataclass(frozen=True, slots=True)
+class _Started:
+    """The provider accepted an attempt's call."""
+
+    attempt_id: int
+    provider_call_id: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -1056,6 +1082,7 @@ _ATTEMPT_END_DEFAULTS: dict[str, Any] = {
     "recording_url": None,
     "collected_fields": None,
     "error": None,
+    "started_at": None,
     "ended_at": None,
 }
 
@@ -1128,7 +1155,11 @@ def _failed_call(call_id: str, reason: str) -> CallResult:
     )
 
 
-def _call_values(result: CallResult, ended_at: datetime) -> dict[str, Any]:
+def _call_values(
+    result: CallResult, ended_at: datetime, started_at: datetime | None
+) -> dict[str, Any]:
+    """An ended call's attempt columns; ``started_at``: when the provider accepted it (None
+    when it never did, or nobody knows)."""
     failed = result.end_reason in (EndReason.FAILED, EndReason.TIMEOUT)
     return {
         "status": "failed" if failed else "completed",
@@ -1141,6 +1172,7 @@ def _call_values(result: CallResult, ended_at: datetime) -> dict[str, Any]:
         "recording_url": result.recording_url,
         "collected_fields": result.collected_fields,
         "error": result.failure_reason,
+        "started_at": started_at,
         "ended_at": ended_at,
     }
 

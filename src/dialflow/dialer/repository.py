@@ -109,9 +109,10 @@ async def insert_attempts(conn: AsyncConnection, rows: Sequence[dict[str, Any]])
 
 
 async def attempts_started(
-    conn: AsyncConnection, started: Sequence[tuple[int, str]], now: datetime
+    conn: AsyncConnection, started: Sequence[tuple[int, str, datetime]]
 ) -> None:
-    """Save provider call ids of attempts the provider accepted (one statement per batch)."""
+    """Save (attempt id, provider call id, accepted at) of calls the provider accepted, for
+    attempts still live (one executemany per batch)."""
     await update_each(
         conn,
         attempts,
@@ -120,9 +121,9 @@ async def attempts_started(
                 "_id": attempt_id,
                 "provider_call_id": call_id,
                 "status": "in_progress",
-                "started_at": now,
+                "started_at": at,
             }
-            for attempt_id, call_id in started
+            for attempt_id, call_id, at in started
         ],
         match={"_id": "id"},
         # Spelled out: an expanding IN cannot be used with executemany.

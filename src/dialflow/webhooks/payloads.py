@@ -92,7 +92,9 @@ def attempt_completed(
         "transcript": ended.get("transcript"),
         "recording_url": ended.get("recording_url"),
         "collected_fields": ended.get("collected_fields"),
-        "started_at": timestamp(attempt["started_at"] or attempt["created_at"]),
+        "started_at": timestamp(
+            ended.get("started_at") or attempt["started_at"] or attempt["created_at"]
+        ),
         "ended_at": timestamp(ended.get("ended_at") or now),
         "day": progress["day"],
         "call": progress["call"],
