@@ -58,8 +58,10 @@ async def claim(
     limit: int,
     where: Sequence[ColumnElement[bool]] = (),
     values: Mapping[str, Any] | None = None,
+    columns: Sequence[Column[Any]] = (),
 ) -> list[RowMapping]:
-    """Claim up to ``limit`` due rows in claim order; answer them as updated."""
+    """Claim up to ``limit`` due rows in claim order; answer them as updated: ``columns`` of
+    them and the claim order's, or every column."""
     if limit <= 0:
         return []
     due = (
@@ -79,7 +81,8 @@ async def claim(
         statement = update(spec.table).where(spec.id == cte.c.id)
     else:
         statement = update(spec.table).where(spec.id.in_(due.scalar_subquery()))
-    result = await conn.execute(statement.values(**changes).returning(*spec.table.c))
+    returned = {column.name: column for column in (*(columns or spec.table.c), *spec.order_by)}
+    result = await conn.execute(statement.values(**changes).returning(*returned.values()))
     # RETURNING follows the table's physical order, not the claim order: restore it.
     names = [column.name for column in spec.order_by]
     return sorted(result.mappings(), key=lambda row: tuple(row[name] for name in names))

@@ -152,7 +152,6 @@ class Dialer:
         self.registry = registry
         self.config = config or DialerConfig()
         self.wakeups = db.wakeups
-        self._slots = asyncio.Semaphore(self.config.max_in_flight)
         self._running: dict[int, asyncio.Task[None]] = {}  # record id -> its task
         self._waiting: dict[int, _Job] = {}  # claimed, step not started yet
         self._full = False  # a pass stopped at max_in_flight
@@ -313,6 +312,7 @@ class Dialer:
                 lease=self.config.lease,
                 limit=room,
                 where=[RECORD_CLAIMS.table.c.workflow_id == workflow["id"]],
+                columns=repo.CLAIMED_COLUMNS,
             )
             if not rows:
                 return []
@@ -487,17 +487,17 @@ class Dialer:
     # -- running a step ------------------------------------------------------------------------
 
     async def _run_job(self, job: _Job) -> None:
-        async with self._slots:
-            if self._stopping.is_set():
-                return  # left in _waiting: stop() gives it back
-            self._waiting.pop(job.record["id"], None)
-            try:
-                if isinstance(job.step, CallStep):
-                    await self._run_call(job)
-                else:
-                    await self._run_message(job)
-            except Exception:
-                log.exception("attempt %s failed to run", job.attempt["id"])
+        # No semaphore: a pass claims no more than max_in_flight minus the steps running.
+        if self._stopping.is_set():
+            return  # left in _waiting: stop() gives it back
+        self._waiting.pop(job.record["id"], None)
+        try:
+            if isinstance(job.step, CallStep):
+                await self._run_call(job)
+            else:
+                await self._run_message(job)
+        except Exception:
+            log.exception("attempt %s failed to run", job.attempt["id"])
 
     async def _run_call(self, job: _Job) -> None:
         step = job.step

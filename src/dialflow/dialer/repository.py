@@ -28,6 +28,34 @@ RECORD_CLAIMS = Claimable(
     order_by=(records.c.dispatch_rank, records.c.next_due_at, records.c.id),
 )
 
+# What running a claimed record's step needs of it (fewer columns to decode per claim).
+CLAIMED_COLUMNS = (
+    records.c.id,
+    records.c.workspace_id,
+    records.c.workflow_id,
+    records.c.cycle,
+    records.c.phone,
+    records.c.phones,
+    records.c.email,
+    records.c.first_name,
+    records.c.last_name,
+    records.c.placeholders,
+    records.c.meta,
+    records.c.timezone,
+    records.c.timezone_candidates,
+    records.c.step_id,
+    records.c.day,
+    records.c.call,
+    records.c.attempts,
+    records.c.phone_attempts,
+    records.c.priority,
+    records.c.status,
+    records.c.final_outcome,
+    records.c.lease_owner,
+    records.c.cycle_started_at,
+    records.c.created_at,
+)
+
 
 async def active_workflows(
     conn: AsyncConnection, workspace_ids: frozenset[int] | None = None
