@@ -27,7 +27,7 @@ It prints a table, then one JSON object with every figure as the last line.
 
     .venv/bin/python bench/dispatch.py --quick
     .venv/bin/python bench/dispatch.py                       # 50,000 records x 3, W = 1 and 2
-    .venv/bin/python bench/dispatch.py --batch 500                # DIALFLOW_DIALER_BATCH_SIZE
+    .venv/bin/python bench/dispatch.py --batch 200                # DIALFLOW_DIALER_BATCH_SIZE
     .venv/bin/python bench/dispatch.py --workers 1 --skip-latency --poll-seconds 0.05
 """
 
@@ -69,6 +69,7 @@ from bench_common import (
     summary_ms,
 )
 from bench_phones import LINES_PER_EXCHANGE, valid_prefixes
+from dialflow.settings import Settings
 
 REQUEST_RECORDS = 10_000  # the product's per-request maximum
 POLL_S = 0.2
@@ -596,7 +597,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="10,000 records, 1 repeat, 3 s")
     parser.add_argument("--records", type=int, help="records per run (default 50,000)")
     parser.add_argument("--repeat", type=int, help="throughput runs per W (default 3)")
-    parser.add_argument("--batch", type=int, default=200, help="DIALFLOW_DIALER_BATCH_SIZE")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=Settings.model_fields["dialer_batch_size"].default,
+        help="DIALFLOW_DIALER_BATCH_SIZE (default: the product's)",
+    )
     parser.add_argument("--workers", default="1,2", help="worker counts, e.g. 1,2")
     parser.add_argument("--latency-seconds", type=float, help="seconds per latency shape")
     parser.add_argument("--max-in-flight", type=int, help="DIALFLOW_DIALER_MAX_IN_FLIGHT")

@@ -376,6 +376,8 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _utc(value: datetime, name: str) -> datetime:
+    if value.tzinfo is UTC:
+        return value  # the engine's clock: no conversion to pay for on every decision
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be an aware datetime (with a UTC offset), got {value!r}")
     return value.astimezone(UTC)
