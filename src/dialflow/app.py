@@ -17,7 +17,7 @@ from dialflow.http import BodyLimitMiddleware, install_error_handlers
 from dialflow.intake.validate import warm_caches
 from dialflow.lists.api import router as lists_router
 from dialflow.records.api import router as records_router
-from dialflow.runtime import build_deliverer, build_dialer, build_registry
+from dialflow.runtime import build_deliverer, build_dialer, build_registry, tune_gc
 from dialflow.settings import Settings
 from dialflow.webhooks.api import router as webhooks_router
 from dialflow.workflows.api import router as workflows_router
@@ -49,6 +49,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         warm_caches()
+        tune_gc()
         dialer = build_dialer(database, settings, registry) if settings.dialer else None
         deliverer = build_deliverer(database, settings) if settings.dialer else None
         if dialer is not None and deliverer is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from datetime import timedelta
@@ -16,6 +17,25 @@ from dialflow.settings import Settings
 from dialflow.webhooks.delivery import Deliverer, DelivererConfig
 
 log = logging.getLogger(__name__)
+
+# Young-generation collections every 50,000 net allocations instead of 700: a bulk request of
+# 1,000 records allocates tens of thousands of objects, and at the default every few records ran
+# a collection (with gc.freeze, +33 % records/s through HTTP on SQLite, measured).
+GC_THRESHOLDS = (50_000, 50, 100)
+_gc_tuned = False
+
+
+def tune_gc() -> None:
+    """Once per process, after start-up: freeze what start-up loaded (the app, phone and ZIP
+    tables) so that collections skip it, and collect less often. Only garbage in reference
+    cycles waits longer; everything else is freed when its last reference goes."""
+    global _gc_tuned  # noqa: PLW0603 (a process-wide switch, set once)
+    if _gc_tuned:
+        return
+    _gc_tuned = True
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def public_url(settings: Settings) -> str:
@@ -66,6 +86,7 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    tune_gc()
     await dialer.start()
     await deliverer.start()
     log.info("worker %s running", dialer.config.owner)

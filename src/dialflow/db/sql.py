@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
+import msgspec
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -16,7 +17,9 @@ from sqlalchemy import (
     Update,
     any_,
     bindparam,
+    func,
     literal,
+    select,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -24,17 +27,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 def one_of(conn: AsyncConnection, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """``column IN values``. On PostgreSQL one array parameter (``= ANY(:values)``): a long
-    expanded IN list costs more to build and parse client-side than the query itself."""
+    """``column IN values`` with one parameter: an array on PostgreSQL (``= ANY(:values)``), a
+    JSON array on SQLite (``IN (SELECT value FROM json_each(:values))``) when the values are
+    all integers or all strings. A long expanded IN list costs more to build and parse
+    client-side than the query itself (for 1,000 keys, a sixth of a bulk chunk's SQLite
+    statements' time in SQLAlchemy's compiler)."""
     if not values:
         return literal(value=False)
+    condition: ColumnElement[bool]
     if conn.dialect.name == "postgresql":
         element = BigInteger() if isinstance(values[0], int) else String()
         parameter = bindparam(None, list(values), type_=ARRAY(element))
-        condition: ColumnElement[bool] = column == any_(parameter)
+        condition = column == any_(parameter)
         return condition
-    expanded: ColumnElement[bool] = column.in_(values)
-    return expanded
+    kind = type(values[0])
+    if kind in (int, str) and all(type(value) is kind for value in values):
+        listed = bindparam(None, msgspec.json.encode(list(values)).decode(), type_=String())
+        each = func.json_each(listed).table_valued("value")
+        condition = column.in_(select(each.c.value))
+        return condition
+    condition = column.in_(values)
+    return condition
 
 
 async def update_each(

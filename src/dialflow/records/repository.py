@@ -158,7 +158,7 @@ async def find_by_dedup_keys(
     else:
         query = (
             select(*columns)
-            .where(records.c.workflow_id == workflow_id, records.c.dedup_key.in_(keys))
+            .where(records.c.workflow_id == workflow_id, one_of(conn, records.c.dedup_key, keys))
             .with_for_update()
         )
     result = await conn.execute(query)
