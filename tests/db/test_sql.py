@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, insert, select
 
 from dialflow.db.engine import Database
-from dialflow.db.sql import execute_many, update_each
+from dialflow.db.sql import execute_many, one_of, update_each
 from dialflow.db.types import Json, UtcDateTime
 
 metadata = MetaData()
@@ -109,3 +109,29 @@ async def test_a_python_side_column_default_is_refused_not_skipped(db: Database)
     async with db.write() as conn:
         with pytest.raises(ValueError, match="'label'"):
             await execute_many(conn, insert(table), [{"id": 1}])
+
+
+LABELS = ["plain", "", "100% 'quoted' %(name)s ? \\", "ü € 😀", None]
+
+
+@pytest.mark.parametrize(
+    ("column", "wanted", "expected"),
+    [
+        ("id", [2, 4, 99], {2, 4}),
+        ("label", ["plain", "", "100% 'quoted' %(name)s ? \\", "absent"], {1, 2, 3}),
+        ("label", ["ü € 😀"], {4}),
+    ],
+)
+async def test_one_of_finds_exactly_the_rows_holding_the_values(
+    db: Database, table: Table, column: str, wanted: list[Any], expected: set[int]
+) -> None:
+    """One parameter on both databases (an array, a JSON array), the same rows as ``IN``."""
+    async with db.write() as conn:
+        await conn.execute(
+            insert(table), [{"id": i, "label": label} for i, label in enumerate(LABELS, start=1)]
+        )
+    async with db.read() as conn:
+        found = await conn.execute(select(table.c.id).where(one_of(conn, table.c[column], wanted)))
+        assert set(found.scalars()) == expected
+        nothing = await conn.execute(select(table.c.id).where(one_of(conn, table.c[column], [])))
+        assert list(nothing.scalars()) == []

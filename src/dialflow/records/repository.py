@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
@@ -37,22 +36,35 @@ _SQLITE_INSERT = (
     f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join('?' for _ in RECORD_COLUMNS)})"
 )
-# One multi-row INSERT per chunk on SQLite, as many rows as its parameter limit allows (32,766
-# since SQLite 3.32, 999 before): Python's sqlite3 releases the GIL around each statement step,
-# so an executemany must win the GIL back once per row, and while the event loop's thread is busy
+# Multi-row INSERTs on SQLite: Python's sqlite3 releases the GIL around each statement step, so
+# an executemany must win the GIL back once per row, and while the event loop's thread is busy
 # each win waits out a switch interval (measured beside a busy thread: ~500 rows/s for
-# executemany, ~36,000 for 500-row statements; alone, 94,000 against 129,000).
+# executemany, ~36,000 for 500-row statements; alone, 94,000 against 129,000). A chunk goes as
+# statements of power-of-two sizes (980 rows: 512 + 256 + 128 + 64 + 16 + 4), so that only a
+# few statement shapes exist to prepare and cache, within SQLite's parameter limit (999 before
+# SQLite 3.32, 32,766 since).
 _SQLITE_MAX_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
-_SQLITE_ROWS_PER_INSERT = _SQLITE_MAX_PARAMETERS // len(RECORD_COLUMNS)
+_SQLITE_INSERT_SIZES = tuple(
+    size
+    for size in (512, 256, 128, 64, 32, 16, 8, 4, 2, 1)
+    if size * len(RECORD_COLUMNS) <= _SQLITE_MAX_PARAMETERS
+)
 _SQLITE_ROW_MARKS = f"({', '.join('?' for _ in RECORD_COLUMNS)})"
+_SQLITE_INSERTS = {
+    size: f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) VALUES "  # noqa: S608
+    + ", ".join([_SQLITE_ROW_MARKS] * size)
+    for size in _SQLITE_INSERT_SIZES
+}
 
 
-@functools.lru_cache(maxsize=16)
-def _sqlite_insert(rows: int) -> str:
-    return (
-        f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) VALUES "  # noqa: S608
-        + ", ".join([_SQLITE_ROW_MARKS] * rows)
-    )
+def _sqlite_insert_sizes(rows: int) -> list[int]:
+    """The statement sizes a chunk of ``rows`` rows is inserted with, largest first."""
+    sizes: list[int] = []
+    for size in _SQLITE_INSERT_SIZES:
+        while rows >= size:
+            sizes.append(size)
+            rows -= size
+    return sizes
 
 
 _TIMESTAMP_POSITIONS = tuple(
@@ -72,11 +84,12 @@ async def insert_records_bulk(conn: AsyncConnection, rows: Sequence[tuple[Any, .
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     stamps: dict[datetime, str] = {}  # a chunk shares one "now": format it once
-    for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
-        part = rows[start : start + _SQLITE_ROWS_PER_INSERT]
+    start = 0
+    for size in _sqlite_insert_sizes(len(rows)):
+        part = rows[start : start + size]
+        start += size
         await driver.execute(
-            _sqlite_insert(len(part)),
-            [value for row in part for value in _sqlite_row(row, stamps)],
+            _SQLITE_INSERTS[size], [value for row in part for value in _sqlite_row(row, stamps)]
         )
 
 
