@@ -28,19 +28,16 @@ RECORD_CLAIMS = Claimable(
     order_by=(records.c.dispatch_rank, records.c.next_due_at, records.c.id),
 )
 
-# What running a claimed record's step needs of it (fewer columns to decode per claim).
-CLAIMED_COLUMNS = (
+# What deciding a record's next step needs (not its placeholders or meta: fewer JSON decodes).
+_PROGRESS_COLUMNS = (
     records.c.id,
     records.c.workspace_id,
-    records.c.workflow_id,
-    records.c.cycle,
+    records.c.lease_owner,
+    records.c.status,
+    records.c.final_outcome,
     records.c.phone,
     records.c.phones,
-    records.c.email,
-    records.c.first_name,
-    records.c.last_name,
-    records.c.placeholders,
-    records.c.meta,
+    records.c.priority,
     records.c.timezone,
     records.c.timezone_candidates,
     records.c.step_id,
@@ -48,12 +45,21 @@ CLAIMED_COLUMNS = (
     records.c.call,
     records.c.attempts,
     records.c.phone_attempts,
-    records.c.priority,
-    records.c.status,
-    records.c.final_outcome,
-    records.c.lease_owner,
     records.c.cycle_started_at,
     records.c.created_at,
+)
+
+
+# What running a claimed record's step needs of it besides (fewer columns to decode per claim).
+CLAIMED_COLUMNS = (
+    *_PROGRESS_COLUMNS,
+    records.c.workflow_id,
+    records.c.cycle,
+    records.c.email,
+    records.c.first_name,
+    records.c.last_name,
+    records.c.placeholders,
+    records.c.meta,
 )
 
 
@@ -185,28 +191,6 @@ async def live_attempts(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, 
         .with_for_update()
     )
     return {row["id"]: row for row in result.mappings() if row["status"] in ATTEMPT_LIVE}
-
-
-# What deciding a record's next step needs (not its placeholders or meta: fewer JSON decodes).
-_PROGRESS_COLUMNS = (
-    records.c.id,
-    records.c.workspace_id,
-    records.c.lease_owner,
-    records.c.status,
-    records.c.final_outcome,
-    records.c.phone,
-    records.c.phones,
-    records.c.priority,
-    records.c.timezone,
-    records.c.timezone_candidates,
-    records.c.step_id,
-    records.c.day,
-    records.c.call,
-    records.c.attempts,
-    records.c.phone_attempts,
-    records.c.cycle_started_at,
-    records.c.created_at,
-)
 
 
 async def records_held(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, RowMapping]:
