@@ -21,9 +21,9 @@ log = logging.getLogger(__name__)
 # Young-generation collections every 20,000 net allocations instead of 700 (the older
 # generations keep their default ratios): a bulk request of 1,000 records allocates tens of
 # thousands of objects, and at the default every few records ran a collection. Measured on
-# SQLite intake (`bench/ingest.py --quick`): 20,600 rec/s without tuning, 25,300 with the freeze
-# alone, 26,000-29,600 with the threshold too; the server's memory stays flat (+2.7 MiB over
-# 270,000 records).
+# SQLite intake (`bench/ingest.py --quick`, medians): 20,647 rec/s without tuning, 25,310 with
+# the freeze alone, 27,493 with a 50,000 threshold; single runs with 10,000-50,000 gave
+# 28,540-29,663. At 20,000 the server's memory stays flat (+2.7 MiB over 270,000 records).
 GC_THRESHOLDS = (20_000, 10, 10)
 _gc_tuned = False
 

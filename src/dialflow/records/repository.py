@@ -32,10 +32,6 @@ from dialflow.db.types import UtcDateTime, sqlite_timestamp
 from dialflow.records.status import LIVE_STATUSES, RecordStatus
 
 # Built from the fixed column tuple above, never from input.
-_SQLITE_INSERT = (
-    f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join('?' for _ in RECORD_COLUMNS)})"
-)
 # Multi-row INSERTs on SQLite: Python's sqlite3 releases the GIL around each statement step, so
 # an executemany must win the GIL back once per row, and while the event loop's thread is busy
 # each win waits out a switch interval (measured beside a busy thread: ~500 rows/s for
@@ -98,7 +94,7 @@ _JSON_COLUMNS = {"phones", "timezone_candidates", "placeholders", "meta"}
 _SKIP_CONFLICTS_TAIL = (
     " ON CONFLICT (workflow_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id"
 )
-_SQLITE_SKIP_CONFLICTS = _SQLITE_INSERT + _SKIP_CONFLICTS_TAIL
+_SQLITE_SKIP_CONFLICTS = _SQLITE_INSERTS[1] + _SKIP_CONFLICTS_TAIL
 _PG_SKIP_CONFLICTS = (
     f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) VALUES ("  # noqa: S608
     + ", ".join("%s::jsonb" if name in _JSON_COLUMNS else "%s" for name in RECORD_COLUMNS)
