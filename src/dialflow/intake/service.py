@@ -8,7 +8,9 @@ other request's rows and updates them, so concurrent requests end with one recor
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -39,7 +41,10 @@ from dialflow.workflows.service import get_workflow_row
 
 log = logging.getLogger(__name__)
 
-CHUNK_TRIES = 4
+CHUNK_TRIES = 8
+# A retry waits a random moment up to this many seconds, doubled per try, so writers racing
+# for the same keys fall out of step instead of colliding again.
+RETRY_PAUSE = 0.002
 _encode = msgspec.json.encode
 
 
@@ -206,7 +211,8 @@ async def ingest(
 
 
 def _is_retryable(exc: BaseException) -> bool:
-    """A unique-index race with a concurrent writer, an id collision, or a deadlock."""
+    """A unique-index race with a concurrent writer, an id collision, a lock not taken, or a
+    deadlock."""
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         exc = exc.orig
     return isinstance(
@@ -214,6 +220,7 @@ def _is_retryable(exc: BaseException) -> bool:
         sqlite3.IntegrityError
         | psycopg.errors.UniqueViolation
         | psycopg.errors.DeadlockDetected
+        | psycopg.errors.LockNotAvailable
         | psycopg.errors.SerializationFailure,
     ) or (isinstance(exc, DBAPIError) and "UNIQUE constraint failed" in str(exc))
 
@@ -233,6 +240,8 @@ async def _write_chunk_with_retry(
         except (SQLAlchemyError, sqlite3.Error, psycopg.Error) as exc:
             if _is_retryable(exc) and attempt < CHUNK_TRIES:
                 ids.reseed()  # in case the conflict was an id drawn by another process
+                pause = random.uniform(0, RETRY_PAUSE * 2**attempt)  # noqa: S311 (jitter)
+                await asyncio.sleep(pause)
                 continue
             log.exception("intake chunk of %d records failed", len(chunk))
             for index, _ in chunk:
@@ -407,8 +416,14 @@ async def _write_chunk(
         inserted = await records_repo.insert_records_skipping_conflicts(conn, plan.new_rows)
         raced = [plan.new_records[i] for i in plan.new_records if i not in inserted]
         if raced:
+            # These locks come after this chunk's inserts, out of key order: waiting for them
+            # could close a cycle with a writer waiting on one of those inserts (a deadlock,
+            # found only after deadlock_timeout). Not waiting makes the chunk retry instead,
+            # and the retry finds the raced rows up front, in order.
             raced_keys = sorted({r.dedup_key for _, r in raced if r.dedup_key is not None})
-            existing = await records_repo.find_by_dedup_keys(conn, target.workflow_id, raced_keys)
+            existing = await records_repo.find_by_dedup_keys(
+                conn, target.workflow_id, raced_keys, nowait=True
+            )
             _plan(raced, existing, set(), target, now, plan)
     else:
         await records_repo.insert_records_bulk(conn, plan.new_rows)

@@ -140,9 +140,10 @@ def _sqlite_row(row: tuple[Any, ...], stamps: dict[datetime, str]) -> tuple[Any,
 
 
 async def find_by_dedup_keys(
-    conn: AsyncConnection, workflow_id: int, keys: Sequence[str]
+    conn: AsyncConnection, workflow_id: int, keys: Sequence[str], *, nowait: bool = False
 ) -> dict[str, RowMapping]:
-    """Existing records holding these keys, locked on PostgreSQL until the chunk commits."""
+    """Existing records holding these keys, locked on PostgreSQL until the chunk commits;
+    ``nowait`` raises at once (``LockNotAvailable``) rather than wait for another holder."""
     if not keys:
         return {}
     columns = (records.c.id, records.c.dedup_key, records.c.status, records.c.cycle)
@@ -160,7 +161,7 @@ async def find_by_dedup_keys(
         found = (
             select(*columns)
             .where(records.c.workflow_id == workflow_id, records.c.dedup_key == wanted.c.key)
-            .with_for_update()
+            .with_for_update(nowait=nowait)
             .lateral("found")
         )
         query = select(*found.c).select_from(wanted).join(found, true())
