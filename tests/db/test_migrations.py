@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, select
 
+from dialflow.clock import utcnow
 from dialflow.db import migrate
-from dialflow.db.engine import sync_url
-from dialflow.db.tables import metadata
+from dialflow.db.engine import Database, sync_url
+from dialflow.db.tables import metadata, record_logs, records
+from dialflow.ids import next_id
+from dialflow.intake.service import ingest
+from dialflow.workflows.definition import WorkflowCreate
+from dialflow.workflows.service import create_workflow
+from dialflow.workspaces.service import create_workspace
 from tests.conftest import create_postgres_database, drop_postgres_database
 
 HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
@@ -43,5 +51,62 @@ def test_postgres_migrations_round_trip(postgres_server: str) -> None:
     url = create_postgres_database(postgres_server)
     try:
         _check_round_trip(url)
+    finally:
+        drop_postgres_database(postgres_server, url)
+
+
+async def _store_a_record_with_history(url: str) -> int:
+    db = Database(url)
+    try:
+        workspace = await create_workspace(db, "kept")
+        workflow = await create_workflow(
+            db, workspace.workspace_id, WorkflowCreate(name="w", status="active")
+        )
+        outcome = await ingest(
+            db,
+            workspace_id=workspace.workspace_id,
+            workflow_ref=workflow.id,
+            records=[{"phone": "2125550100"}],
+            max_records=10,
+        )
+        record_id = outcome.results[0].record_id
+        assert record_id is not None
+        async with db.write() as conn:  # a child row referencing the record
+            await conn.execute(
+                record_logs.insert().values(
+                    id=next_id(), record_id=record_id, at=utcnow(), kind="note", message="kept"
+                )
+            )
+        return record_id
+    finally:
+        await db.dispose()
+
+
+def _check_data_survives_0008(url: str) -> None:
+    """0008 rebuilds ``records`` on SQLite while other tables reference it: rows stay."""
+    migrate.upgrade(url)
+    record_id = asyncio.run(_store_a_record_with_history(url))
+    migrate.downgrade(url, "0007")
+    migrate.upgrade(url)
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(select(records.c.id)).scalars().all() == [record_id]
+            logs = conn.execute(
+                select(record_logs.c.message).where(record_logs.c.record_id == record_id)
+            )
+            assert logs.scalars().all() == ["kept"]
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_0008_keeps_records_and_their_history(tmp_path: pytest.TempPathFactory) -> None:
+    _check_data_survives_0008(f"sqlite:///{tmp_path}/kept.db")
+
+
+def test_postgres_0008_keeps_records_and_their_history(postgres_server: str) -> None:
+    url = create_postgres_database(postgres_server)
+    try:
+        _check_data_survives_0008(url)
     finally:
         drop_postgres_database(postgres_server, url)
