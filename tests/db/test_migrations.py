@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -43,16 +45,20 @@ def _check_round_trip(url: str) -> None:
     assert migrate.current_revision(url) == HEAD
 
 
-def test_sqlite_migrations_round_trip(tmp_path: pytest.TempPathFactory) -> None:
-    _check_round_trip(f"sqlite:///{tmp_path}/nested/dir/m.db")
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind, not migrated, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/nested/dir/m.db"
+        return
+    admin_url = request.getfixturevalue("postgres_server")
+    url = create_postgres_database(admin_url)
+    yield url
+    drop_postgres_database(admin_url, url)
 
 
-def test_postgres_migrations_round_trip(postgres_server: str) -> None:
-    url = create_postgres_database(postgres_server)
-    try:
-        _check_round_trip(url)
-    finally:
-        drop_postgres_database(postgres_server, url)
+def test_migrations_round_trip(empty_url: str) -> None:
+    _check_round_trip(empty_url)
 
 
 async def _store_a_record_with_history(url: str) -> int:
@@ -82,13 +88,14 @@ async def _store_a_record_with_history(url: str) -> int:
         await db.dispose()
 
 
-def _check_data_survives_0008(url: str) -> None:
-    """0008 rebuilds ``records`` on SQLite while other tables reference it: rows stay."""
-    migrate.upgrade(url)
-    record_id = asyncio.run(_store_a_record_with_history(url))
-    migrate.downgrade(url, "0007")
-    migrate.upgrade(url)
-    engine = create_engine(sync_url(url))
+def test_0008_keeps_records_and_their_history(empty_url: str) -> None:
+    """0008 (down and up again) rebuilds ``records`` on SQLite while other tables reference
+    it: the rows stay."""
+    migrate.upgrade(empty_url)
+    record_id = asyncio.run(_store_a_record_with_history(empty_url))
+    migrate.downgrade(empty_url, "0007")
+    migrate.upgrade(empty_url)
+    engine = create_engine(sync_url(empty_url))
     try:
         with engine.connect() as conn:
             assert conn.execute(select(records.c.id)).scalars().all() == [record_id]
@@ -98,15 +105,3 @@ def _check_data_survives_0008(url: str) -> None:
             assert logs.scalars().all() == ["kept"]
     finally:
         engine.dispose()
-
-
-def test_sqlite_0008_keeps_records_and_their_history(tmp_path: pytest.TempPathFactory) -> None:
-    _check_data_survives_0008(f"sqlite:///{tmp_path}/kept.db")
-
-
-def test_postgres_0008_keeps_records_and_their_history(postgres_server: str) -> None:
-    url = create_postgres_database(postgres_server)
-    try:
-        _check_data_survives_0008(url)
-    finally:
-        drop_postgres_database(postgres_server, url)
