@@ -48,7 +48,7 @@ import httpx
 import msgspec
 import psycopg
 
-from bench_common import PG_ADMIN_URL
+from bench_common import PG_ADMIN_URL, cpu_seconds
 from bench_phones import LINES_PER_EXCHANGE, valid_prefixes
 from dialflow.db.tables import RECORD_COLUMNS
 
@@ -258,14 +258,15 @@ def _proc_cpu_seconds(pid: int) -> float:
 
 
 def _postgres_cpu_seconds() -> float:
-    """CPU seconds used so far by every local PostgreSQL process (0 when none is visible)."""
+    """CPU seconds used so far by every local PostgreSQL process (0 when none is visible), each
+    counted on its own: the postmaster's children are PostgreSQL processes themselves."""
     total = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError):
             if (entry / "comm").read_text().strip() == "postgres":
-                total += _proc_cpu_seconds(int(entry.name))
+                total += cpu_seconds(int(entry.name))
     return total
 
 
