@@ -118,6 +118,7 @@ LABELS = ["plain", "", "100% 'quoted' %(name)s ? \\", "ü € 😀", None]
     ("column", "wanted", "expected"),
     [
         ("id", [2, 4, 99], {2, 4}),
+        ("id", [2**62 + 3, 3, 2**63 - 1], {3}),  # 63-bit ids survive the JSON text
         ("label", ["plain", "", "100% 'quoted' %(name)s ? \\", "absent"], {1, 2, 3}),
         ("label", ["ü € 😀"], {4}),
     ],
