@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, insert, select
 
 from dialflow.db.engine import Database
-from dialflow.db.sql import execute_many, one_of, update_each
+from dialflow.db.sql import copy_rows, execute_many, one_of, update_each
 from dialflow.db.types import Json, UtcDateTime
+from tests.conftest import create_postgres_database, drop_postgres_database
 
 metadata = MetaData()
 samples = Table(
@@ -136,3 +138,24 @@ async def test_one_of_finds_exactly_the_rows_holding_the_values(
         assert set(found.scalars()) == expected
         nothing = await conn.execute(select(table.c.id).where(one_of(conn, table.c[column], [])))
         assert list(nothing.scalars()) == []
+
+
+async def test_copy_rows_takes_json_as_encoded_text(postgres_server: str) -> None:
+    """What intake hands COPY (PostgreSQL only): JSON columns already encoded. They are stored
+    as the JSON they encode (an object, a list, a string scalar), not as JSON strings."""
+    url = create_postgres_database(postgres_server)
+    db = Database(url)
+    try:
+        async with db.write() as conn:
+            await conn.run_sync(metadata.create_all)
+        docs: list[Any] = [{"k": "ü € 😀", "n": [1, None]}, [], "just a string", None]
+        rows = [
+            (3000 + i, "copied", 1, None if doc is None else msgspec.json.encode(doc).decode(), NOW)
+            for i, doc in enumerate(docs)
+        ]
+        async with db.write() as conn:
+            await copy_rows(conn, samples, ["id", "label", "count", "doc", "at"], rows)
+        assert [row["doc"] for row in await stored(db, [row[0] for row in rows])] == docs
+    finally:
+        await db.dispose()
+        drop_postgres_database(postgres_server, url)
