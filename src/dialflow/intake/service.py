@@ -263,8 +263,7 @@ async def _write_chunk_with_retry(
         return
 
 
-def _encode_optional(value: object) -> str | None:
-    return None if value is None else _encode(value).decode()
+_PENDING = RecordStatus.PENDING.value  # read once: an enum member's .value costs a call
 
 
 def _row(record: CleanRecord, record_id: int, target: _Target, now: datetime) -> tuple[Any, ...]:
@@ -288,14 +287,14 @@ def _row(record: CleanRecord, record_id: int, target: _Target, now: datetime) ->
         else _encode(record.timezone_candidates).decode(),
         record.priority,
         _encode(record.placeholders).decode(),
-        _encode_optional(record.meta),
+        None if record.meta is None else _encode(record.meta).decode(),
         record.external_id,
         record.case_id,
         record.external_provider,
         record.external_url,
         record.profile_id,
         record.transfer_number,
-        RecordStatus.PENDING.value,
+        _PENDING,
         1,
         target.first_step,
         0,
@@ -354,6 +353,7 @@ def _plan(
     now: datetime,
     plan: _Plan,
 ) -> None:
+    fresh = iter(ids.take(len(chunk)))  # an id for every record that may be new; spares unused
     for index, record in chunk:
         if blocked and all(p["number"] in blocked for p in record.phones):
             plan.outcome[index] = RecordResult(
@@ -370,7 +370,7 @@ def _plan(
             continue
         found = existing.get(record.dedup_key) if record.dedup_key is not None else None
         if found is None:
-            record_id = next_id()
+            record_id = next(fresh)
             plan.new_rows.append(_row(record, record_id, target, now))
             plan.new_records[record_id] = (index, record)
             plan.outcome[index] = RecordResult(index, ResultStatus.ACCEPTED, record_id)
