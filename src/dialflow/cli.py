@@ -219,7 +219,10 @@ def serve(
         return
     # Worker processes build their own app from the environment: hand them these settings.
     os.environ.update(
-        DIALFLOW_DATABASE_URL=url, DIALFLOW_HOST=settings.host, DIALFLOW_PORT=str(settings.port)
+        DIALFLOW_DATABASE_URL=url,
+        DIALFLOW_HOST=settings.host,
+        DIALFLOW_PORT=str(settings.port),
+        DIALFLOW_WORKERS=str(workers),
     )
     uvicorn.run(
         "dialflow.app:create_app_from_env",

@@ -197,6 +197,41 @@ class BodyLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
 
+class ReconnectAfterHeavyRequests:
+    """Answer requests with large bodies with ``Connection: close``.
+
+    Processes that share a listening socket split the load only as they accept connections,
+    and a process accepts every connection that is waiting when it wakes, so a few keep-alive
+    clients can all end up on one process while another idles. Closing after a heavy request
+    (a bulk intake of hundreds of records) makes the client's next request connect again,
+    and the connection goes to a process that is free to accept it. Light requests keep their
+    connections. Installed only when ``serve`` runs more than one process.
+    """
+
+    def __init__(self, app: ASGIApp, min_body_bytes: int) -> None:
+        self.app = app
+        self.min_body_bytes = min_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            return message
+
+        async def closing_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and received >= self.min_body_bytes:
+                message["headers"] = [*message.get("headers", ()), (b"connection", b"close")]
+            await send(message)
+
+        await self.app(scope, counting_receive, closing_send)
+
+
 async def read_body(request: Request) -> bytes:
     """The raw body (its size is capped by ``BodyLimitMiddleware``)."""
     return await request.body()

@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    # Server processes sharing the port (`serve --workers N`).
+    workers: int = 1
     max_body_bytes: int = 10 * 1024 * 1024
     max_records_per_request: int = 10_000
     chunk_size: int = 1_000
