@@ -201,8 +201,8 @@ class ReconnectAfterHeavyRequests:
     """Answer requests with large bodies with ``Connection: close``.
 
     Processes that share a listening socket split the load only as they accept connections,
-    and a process accepts every connection that is waiting when it wakes, so a few keep-alive
-    clients can all end up on one process while another idles. Closing after a heavy request
+    so a client's few keep-alive connections can all end up on one process while another idles
+    (seen in ``bench/ingest.py``: all 8 on one of two). Closing after a heavy request
     (a bulk intake of hundreds of records) makes the client's next request connect again,
     and the connection goes to a process that is free to accept it. Light requests keep their
     connections. Installed only when ``serve`` runs more than one process.
