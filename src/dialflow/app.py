@@ -13,7 +13,7 @@ from dialflow.calls.api import router as calls_router
 from dialflow.db.engine import Database
 from dialflow.dialects import body_limit_refusals, dialect_routers, resume_dialect_work
 from dialflow.dnc.api import router as dnc_router
-from dialflow.http import BodyLimitMiddleware, ReconnectAfterHeavyRequests, install_error_handlers
+from dialflow.http import BodyLimitMiddleware, install_error_handlers
 from dialflow.intake.validate import warm_caches
 from dialflow.lists.api import router as lists_router
 from dialflow.records.api import router as records_router
@@ -23,7 +23,7 @@ from dialflow.webhooks.api import router as webhooks_router
 from dialflow.workflows.api import router as workflows_router
 
 # A body this large is bulk intake (some 350 native records or more): with several server
-# processes its connection is closed after the answer (``ReconnectAfterHeavyRequests``).
+# processes its connection is closed after the answer (``BodyLimitMiddleware``).
 HEAVY_REQUEST_BYTES = 64 * 1024
 
 DESCRIPTION = """
@@ -94,10 +94,11 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.registry = registry
     install_error_handlers(app)
     app.add_middleware(
-        BodyLimitMiddleware, limit=settings.max_body_bytes, refusals=body_limit_refusals()
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        refusals=body_limit_refusals(),
+        close_after=HEAVY_REQUEST_BYTES if settings.workers > 1 else None,
     )
-    if settings.workers > 1:
-        app.add_middleware(ReconnectAfterHeavyRequests, min_body_bytes=HEAVY_REQUEST_BYTES)
 
     @app.get("/health", tags=["health"], summary="Liveness and database kind")
     async def health() -> Health:

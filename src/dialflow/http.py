@@ -156,18 +156,27 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 class BodyLimitMiddleware:
     """Refuse bodies over the limit on every route: at once when Content-Length says so,
-    else as soon as the streamed body passes it, so an oversized body is never held whole."""
+    else as soon as the streamed body passes it, so an oversized body is never held whole.
+
+    With ``close_after``, a request whose body reached that many bytes is answered with
+    ``Connection: close``. ``serve`` sets it when it runs several processes: they split the
+    load only as they accept connections, so a client's few keep-alive connections can all end
+    up on one process while another idles (seen in ``bench/ingest.py``: all 8 on one of two).
+    After a heavy request (bulk intake) the client connects again, and no connection stays
+    on a busy process; light requests keep their connections."""
 
     def __init__(
         self,
         app: ASGIApp,
         limit: int,
         refusals: Mapping[str, Callable[[Scope], Response]] | None = None,
+        close_after: int | None = None,
     ) -> None:
         self.app = app
         self.limit = limit
         # Path prefix -> the answer of that API's own envelope (a dialect's), else the native one.
         self.refusals = dict(refusals or {})
+        self.close_after = close_after
 
     def _refusal(self, scope: Scope) -> Response:
         for prefix, refuse in self.refusals.items():
@@ -194,42 +203,17 @@ class BodyLimitMiddleware:
                 raise _too_large(self.limit)
             return message
 
-        await self.app(scope, limited_receive, send)
-
-
-class ReconnectAfterHeavyRequests:
-    """Answer requests with large bodies with ``Connection: close``.
-
-    Processes that share a listening socket split the load only as they accept connections,
-    so a client's few keep-alive connections can all end up on one process while another idles
-    (seen in ``bench/ingest.py``: all 8 on one of two). Closing after a heavy request
-    (a bulk intake of hundreds of records) makes the client's next request connect again,
-    and the connection goes to a process that is free to accept it. Light requests keep their
-    connections. Installed only when ``serve`` runs more than one process.
-    """
-
-    def __init__(self, app: ASGIApp, min_body_bytes: int) -> None:
-        self.app = app
-        self.min_body_bytes = min_body_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        close_after = self.close_after
+        if close_after is None:
+            await self.app(scope, limited_receive, send)
             return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            return message
 
         async def closing_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and received >= self.min_body_bytes:
+            if message["type"] == "http.response.start" and received >= close_after:
                 message["headers"] = [*message.get("headers", ()), (b"connection", b"close")]
             await send(message)
 
-        await self.app(scope, counting_receive, closing_send)
+        await self.app(scope, limited_receive, closing_send)
 
 
 async def read_body(request: Request) -> bytes:
