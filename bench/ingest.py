@@ -9,9 +9,9 @@ For each backend (SQLite, PostgreSQL) this:
 3. per repeat: creates a fresh workflow, sends all bodies with ``--concurrency`` keep-alive
    connections and times only the sending; checks every response's counts;
 4. per repeat, in between: inserts the same valid rows with the driver directly into a second,
-   freshly migrated database that grows the same way (psycopg binary COPY ... FROM STDIN / sqlite3
-   executemany in WAL + synchronous=NORMAL), one transaction per request's valid rows (the
-   product's chunking), and times that;
+   freshly migrated database that grows the same way (psycopg binary COPY ... FROM STDIN /
+   sqlite3 executemany with the pragmas of the product's writer connection), one transaction
+   per request's valid rows (the product's chunking), and times that;
 5. optionally (``--memory-records``) sends that many records to a fresh server and samples its
    RSS (VmRSS / VmHWM from /proc) after the first request and at every tenth.
 
@@ -51,6 +51,7 @@ from psycopg.types.json import JsonbBinaryDumper
 
 from bench_common import PG_ADMIN_URL, cpu_seconds
 from bench_phones import LINES_PER_EXCHANGE, valid_prefixes
+from dialflow.db.engine import SQLITE_PRAGMAS, SQLITE_WRITER_PRAGMAS
 from dialflow.db.tables import RECORD_COLUMNS
 
 HOST = "127.0.0.1"
@@ -620,12 +621,7 @@ _DEFINITION = json.dumps({"variables": [{"name": "car_model"}]})
 class RawSqlite:
     def __init__(self, url: str) -> None:
         self.conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=NORMAL",
-            "foreign_keys=ON",
-            "busy_timeout=30000",
-        ):
+        for pragma in SQLITE_PRAGMAS + SQLITE_WRITER_PRAGMAS:  # the product's writer's
             self.conn.execute(f"PRAGMA {pragma}")
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
         self.now = now
