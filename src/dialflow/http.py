@@ -108,14 +108,24 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
-def get_db(request: Request) -> Database:
+def db_of(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+# The dependencies are coroutines although they do no I/O: FastAPI runs a plain function in its
+# thread pool, and every request waited for that hop (seen sampling the tasks of a busy server).
+async def _db_dependency(request: Request) -> Database:
+    return db_of(request)
+
+
+async def _settings_dependency(request: Request) -> Settings:
+    return settings_of(request)
 
 
 def presented_key(request: Request) -> str | None:
@@ -135,15 +145,15 @@ _api_key_header = APIKeyHeader(name="x-api-key", auto_error=False, description="
 
 async def current_workspace(
     request: Request,
-    db: Annotated[Database, Depends(get_db)],
+    db: Annotated[Database, Depends(_db_dependency)],
     _bearer_credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     _header_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> int:
     return await authenticate(db, presented_key(request))
 
 
-DbDep = Annotated[Database, Depends(get_db)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[Database, Depends(_db_dependency)]
+SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
 WorkspaceDep = Annotated[int, Depends(current_workspace)]
 
 

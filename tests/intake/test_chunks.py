@@ -9,7 +9,7 @@ import random
 import pytest
 from sqlalchemy import func, select, text
 
-from dialflow.db.engine import Database
+from dialflow.db.engine import WAKEUP_CHANNEL, Database, Wakeups
 from dialflow.db.tables import lists, records
 from dialflow.intake.service import ResultStatus, ingest
 from dialflow.workflows.definition import WorkflowCreate
@@ -150,3 +150,96 @@ async def test_concurrent_requests_in_one_process(db: Database) -> None:
     async with db.read() as conn:
         query = text("SELECT count(*) FROM records WHERE workflow_id = :w")
         assert (await conn.execute(query, {"w": workflow.id})).scalar_one() == 200
+
+
+async def _list_row(db: Database, list_id: int | None) -> dict[str, object]:
+    async with db.read() as conn:
+        rows = (await conn.execute(select(lists).where(lists.c.id == list_id))).mappings().all()
+    assert len(rows) == 1
+    return dict(rows[0])
+
+
+@pytest.mark.usefixtures("poisoned")
+@pytest.mark.parametrize(("poisoned_at", "accepted"), [([0], 20), ([0, 10, 20], 0)])
+async def test_the_list_stands_when_the_chunk_it_went_with_fails(
+    db: Database, poisoned_at: list[int], accepted: int
+) -> None:
+    """The list row is written with the first chunk; when that chunk rolls back, the list is
+    written alone and the later chunks add their counts to it."""
+    workspace = await create_workspace(db, "list-first-chunk")
+    workflow = await create_workflow(
+        db, workspace.workspace_id, WorkflowCreate(name="w", status="active")
+    )
+    submitted: list[object] = [{"phone": phone(i), "first_name": "Ada"} for i in range(30)]
+    for index in poisoned_at:
+        submitted[index] = {"phone": phone(index), "first_name": POISON}
+    submitted.append({"phone": "12345"})  # invalid, counted on the list from the start
+    outcome = await ingest(
+        db,
+        workspace_id=workspace.workspace_id,
+        workflow_ref=workflow.id,
+        records=submitted,
+        max_records=100,
+        chunk_size=10,
+    )
+    failed = {i for start in poisoned_at for i in range(start, start + 10)}
+    for result in outcome.results[:30]:
+        expected = ResultStatus.FAILED if result.index in failed else ResultStatus.ACCEPTED
+        assert result.status is expected, result
+    assert outcome.results[30].status is ResultStatus.INVALID
+    list_row = await _list_row(db, outcome.list_id)
+    assert (list_row["total"], list_row["accepted"], list_row["invalid"]) == (31, accepted, 1)
+    assert list_row["workflow_id"] == workflow.id
+
+
+async def test_a_request_with_no_valid_record_still_gets_its_list(db: Database) -> None:
+    workspace = await create_workspace(db, "list-no-chunk")
+    workflow = await create_workflow(
+        db, workspace.workspace_id, WorkflowCreate(name="w", status="active")
+    )
+    outcome = await ingest(
+        db,
+        workspace_id=workspace.workspace_id,
+        workflow_ref=workflow.id,
+        records=[{"phone": "12345"}, {"phone": phone(1), "first_name": "ADA"}],
+        max_records=100,
+        list_name="nothing good",
+    )
+    assert outcome.http_status == 422
+    list_row = await _list_row(db, outcome.list_id)
+    assert (list_row["total"], list_row["invalid"], list_row["accepted"]) == (2, 2, 0)
+    assert list_row["name"] == "nothing good"
+
+
+async def test_stored_records_wake_the_dialer_and_failed_ones_do_not(
+    db: Database, fail_inserts: FailInserts
+) -> None:
+    workspace = await create_workspace(db, "wake")
+    workflow = await create_workflow(
+        db, workspace.workspace_id, WorkflowCreate(name="w", status="active")
+    )
+    wakeups = Wakeups(db, WAKEUP_CHANNEL)
+    await wakeups.start()
+    try:
+        await wakeups.wait(0.05)  # whatever earlier tests left set
+        await fail_inserts("records", f"NEW.first_name = '{POISON}'")
+        failed = await ingest(
+            db,
+            workspace_id=workspace.workspace_id,
+            workflow_ref=workflow.id,
+            records=[{"phone": phone(40), "first_name": POISON}],
+            max_records=10,
+        )
+        assert failed.results[0].status is ResultStatus.FAILED
+        assert not await wakeups.wait(0.3)
+        stored = await ingest(
+            db,
+            workspace_id=workspace.workspace_id,
+            workflow_ref=workflow.id,
+            records=[{"phone": phone(41)}],
+            max_records=10,
+        )
+        assert stored.results[0].status is ResultStatus.ACCEPTED
+        assert await wakeups.wait(5)
+    finally:
+        await wakeups.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -147,6 +148,21 @@ def after_commit(conn: AsyncConnection, callback: Callable[[], None]) -> None:
         callbacks.append(callback)
 
 
+async def wake_on_commit(conn: AsyncConnection, channel: str) -> None:
+    """Wake the workers of ``channel`` once this write transaction commits, and never if it
+    rolls back: this process's at once, other processes' on PostgreSQL by a NOTIFY, which is
+    delivered at the commit. It rides on the transaction instead of a connection of its own."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+    after_commit(conn, _local_poke(channel))
+
+
+@functools.cache
+def _local_poke(channel: str) -> Callable[[], None]:
+    """One callable per channel, so that ``after_commit`` keeps one per transaction."""
+    return functools.partial(Wakeups.poke_local, channel)
+
+
 def _run_after_commit(conn: AsyncConnection) -> None:
     for callback in conn.info.pop(_AFTER_COMMIT, []):
         callback()
@@ -171,16 +187,6 @@ class Wakeups:
         self.channel = channel
         self._event = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
-
-    async def notify(self) -> None:
-        """Wake local and (on PostgreSQL) remote workers."""
-        self._event.set()
-        if self._db.dialect == "postgresql":
-            async with self._db.engine.connect() as conn:
-                await conn.execute(
-                    text("SELECT pg_notify(:channel, '')"), {"channel": self.channel}
-                )
-                await conn.commit()
 
     def poke(self) -> None:
         """Wake this process's workers only (capacity freed up, nothing new in the database)."""

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialflow.clock import utcnow
-from dialflow.db.engine import Database
+from dialflow.db.engine import WAKEUP_CHANNEL, Database, wake_on_commit
 from dialflow.dnc import repository as dnc_repo
 from dialflow.domain.dispatch import priority_rank
 from dialflow.domain.errors import ErrorCode, FieldError
@@ -182,32 +182,40 @@ async def ingest(
         results.append(RecordResult(index, ResultStatus.ACCEPTED))
         clean.append((index, checked))
 
-    now = utcnow()
     list_id = None
+    new_list: dict[str, Any] | None = None  # the list row, until a transaction has written it
     if create_list:
         list_id = next_id()
-        async with db.write() as conn:
-            await lists_repo.insert_list(
-                conn,
-                {
-                    "id": list_id,
-                    "workspace_id": workspace_id,
-                    "workflow_id": workflow["id"],
-                    "name": list_name,
-                    "source": source,
-                    "status": "open",
-                    "total": len(records),
-                    "invalid": sum(r.status is ResultStatus.INVALID for r in results),
-                    "duplicate": sum(r.status is ResultStatus.DUPLICATE for r in results),
-                    "created_at": now,
-                },
-            )
+        new_list = {
+            "id": list_id,
+            "workspace_id": workspace_id,
+            "workflow_id": workflow["id"],
+            "name": list_name,
+            "source": source,
+            "status": "open",
+            "total": len(records),
+            "invalid": sum(r.status is ResultStatus.INVALID for r in results),
+            "duplicate": sum(r.status is ResultStatus.DUPLICATE for r in results),
+            "created_at": utcnow(),
+        }
     target = _Target(workspace_id, workflow["id"], list_id, definition.steps[0].id)
     for start in range(0, len(clean), chunk_size):
-        await _write_chunk_with_retry(db, target, clean[start : start + chunk_size], results)
-    if any(r.status in GOOD for r in results):
-        await db.wakeups.notify()  # new work is due now: let the dialer know
+        # The list goes in with the first chunk, counts and all: one transaction less per
+        # request. A chunk that fails takes it back with its rows, so it is then written alone.
+        chunk = clean[start : start + chunk_size]
+        if await _write_chunk_with_retry(db, target, chunk, results, new_list):
+            new_list = None
+        elif new_list is not None:
+            await _insert_list(db, new_list)
+            new_list = None
+    if new_list is not None:  # no record to write
+        await _insert_list(db, new_list)
     return IntakeOutcome(workflow["id"], workflow["key"], list_id, results)
+
+
+async def _insert_list(db: Database, values: dict[str, Any]) -> None:
+    async with db.write() as conn:
+        await lists_repo.insert_list(conn, values)
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -230,37 +238,45 @@ async def _write_chunk_with_retry(
     target: _Target,
     chunk: list[tuple[int, CleanRecord]],
     results: list[RecordResult],
-) -> None:
+    new_list: dict[str, Any] | None,
+) -> bool:
+    """Write one chunk (and ``new_list``, the request's list row, when given) in one
+    transaction, retried on races; answer whether it committed."""
+    failure: BaseException | None = None
     for attempt in range(1, CHUNK_TRIES + 1):
         try:
             async with db.write() as conn:
                 outcome = await _write_chunk(
-                    conn, target, chunk, utcnow(), conflict_safe=attempt > 1
+                    conn, target, chunk, utcnow(), new_list, conflict_safe=attempt > 1
                 )
+                if any(result.status in GOOD for result in outcome.values()):
+                    await wake_on_commit(conn, WAKEUP_CHANNEL)  # new work is due: tell the dialer
         except (SQLAlchemyError, sqlite3.Error, psycopg.Error) as exc:
-            if _is_retryable(exc) and attempt < CHUNK_TRIES:
-                ids.reseed()  # in case the conflict was an id drawn by another process
-                pause = random.uniform(0, RETRY_PAUSE * 2**attempt)  # noqa: S311 (jitter)
-                await asyncio.sleep(pause)
-                continue
-            log.exception("intake chunk of %d records failed", len(chunk))
-            for index, _ in chunk:
-                results[index] = RecordResult(
-                    index,
-                    ResultStatus.FAILED,
-                    errors=[
-                        FieldError(
-                            ErrorCode.WRITE_FAILED,
-                            "",
-                            "the record could not be stored (database error); nothing of it "
-                            "was written, so it is safe to send again",
-                        )
-                    ],
-                )
-            return
+            if not (_is_retryable(exc) and attempt < CHUNK_TRIES):
+                failure = exc
+                break
+            ids.reseed()  # in case the conflict was an id drawn by another process
+            pause = random.uniform(0, RETRY_PAUSE * 2**attempt)  # noqa: S311 (jitter)
+            await asyncio.sleep(pause)
+            continue
         for index, result in outcome.items():
             results[index] = result
-        return
+        return True
+    log.error("intake chunk of %d records failed", len(chunk), exc_info=failure)
+    for index, _ in chunk:
+        results[index] = RecordResult(
+            index,
+            ResultStatus.FAILED,
+            errors=[
+                FieldError(
+                    ErrorCode.WRITE_FAILED,
+                    "",
+                    "the record could not be stored (database error); nothing of it "
+                    "was written, so it is safe to send again",
+                )
+            ],
+        )
+    return False
 
 
 _PENDING = RecordStatus.PENDING.value  # read once: an enum member's .value costs a call
@@ -398,12 +414,14 @@ async def _write_chunk(
     target: _Target,
     chunk: list[tuple[int, CleanRecord]],
     now: datetime,
+    new_list: dict[str, Any] | None,
     *,
     conflict_safe: bool,
 ) -> dict[int, RecordResult]:
-    """Write one chunk. The fast path inserts optimistically and fails whole on a key race;
-    the conflict-safe path (used on retries) skips rows a concurrent writer has just inserted
-    and updates those instead."""
+    """Write one chunk, and the request's list row with the chunk's counts when ``new_list``
+    is given (else add them to the list). The fast path inserts optimistically and fails whole
+    on a key race; the conflict-safe path (used on retries) skips rows a concurrent writer has
+    just inserted and updates those instead."""
     keys = sorted({r.dedup_key for _, r in chunk if r.dedup_key is not None})
     existing = await records_repo.find_by_dedup_keys(conn, target.workflow_id, keys)
     numbers = sorted({p["number"] for _, r in chunk for p in r.phones})
@@ -434,5 +452,8 @@ async def _write_chunk(
         counts = {"accepted": 0, "updated": 0, "suppressed": 0}
         for result in plan.outcome.values():
             counts[result.status.value] += 1
-        await lists_repo.add_counts(conn, target.list_id, counts)
+        if new_list is None:
+            await lists_repo.add_counts(conn, target.list_id, counts)
+        else:
+            await lists_repo.insert_list(conn, new_list | counts)
     return plan.outcome

@@ -13,11 +13,10 @@ from enum import StrEnum
 from typing import Any
 
 import msgspec
-from sqlalchemy import text
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dialflow.db.engine import WEBHOOK_CHANNEL, Wakeups, after_commit
+from dialflow.db.engine import WEBHOOK_CHANNEL, wake_on_commit
 from dialflow.ids import next_id
 from dialflow.webhooks import repository as repo
 from dialflow.webhooks.formats import STANDARD, vendor_body
@@ -140,7 +139,7 @@ async def emit(
             )
     await repo.insert_events(conn, event_rows, delivery_rows)
     if delivery_rows:
-        await _wake_deliverers(conn)
+        await wake_on_commit(conn, WEBHOOK_CHANNEL)
     return len(delivery_rows)
 
 
@@ -154,15 +153,3 @@ def body_for(format_: str, event_type: str, data: Mapping[str, Any]) -> bytes | 
         return None
     vendor = vendor_body(format_, event_type, data)
     return SKIP if vendor is None else msgspec.json.encode(vendor)
-
-
-async def _wake_deliverers(conn: AsyncConnection) -> None:
-    if conn.dialect.name == "postgresql":
-        # NOTIFY is transactional: delivered to every listening worker when this commits.
-        await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": WEBHOOK_CHANNEL})
-    else:
-        after_commit(conn, _poke_local)
-
-
-def _poke_local() -> None:
-    Wakeups.poke_local(WEBHOOK_CHANNEL)

@@ -63,7 +63,7 @@ from dialflow.errors import ApiError, BadRequest, NotFound, Unauthorized, Unproc
 from dialflow.http import (
     DbDep,
     SettingsDep,
-    get_db,
+    db_of,
     json_body_doc,
     may_hold_nul,
     read_json_object,
@@ -105,7 +105,7 @@ async def _token_workspace(request: Request) -> int:
             'send the token from POST /service/cloud/auth as "Authorization: Token <token>"',
             code="missing_token",
         )
-    return await service.token_workspace(get_db(request), token.strip())
+    return await service.token_workspace(db_of(request), token.strip())
 
 
 WorkspaceDep = Annotated[int, Depends(_token_workspace)]

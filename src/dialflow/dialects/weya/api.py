@@ -41,12 +41,12 @@ from dialflow.dialects.weya.params import call_query_of, page_of, search_of
 from dialflow.domain.workflows import WorkflowAction, WorkflowStatus
 from dialflow.errors import BadRequest, NotFound, Unprocessable
 from dialflow.http import (
-    get_db,
-    get_settings,
+    db_of,
     json_body_doc,
     may_hold_nul,
     read_body,
     read_json_object,
+    settings_of,
 )
 from dialflow.intake.service import ingest
 from dialflow.records.service import search_records
@@ -75,7 +75,7 @@ def _batch_id(value: object) -> str:
 async def _owned_batch(request: Request, workspace_id: int, batch_id: str) -> RowMapping:
     """The batch's workflow: 404 when there is none, 403 when another workspace owns it
     (Weya's answer; the native API says 404 for both)."""
-    row = await get_workflow_by_key(get_db(request), batch_id)
+    row = await get_workflow_by_key(db_of(request), batch_id)
     if row is None:
         raise NotFound(f"batch {batch_id} not found", code="batch_not_found")
     if row["workspace_id"] != workspace_id:
@@ -95,7 +95,7 @@ async def create_batch(request: Request) -> Response:
     async def run(workspace_id: int) -> Response:
         body, _raw = await read_json_object(request)
         workflow = await create_workflow(
-            get_db(request), workspace_id, workflow_for(parse_batch(body))
+            db_of(request), workspace_id, workflow_for(parse_batch(body))
         )
         return envelope(201, "Batch created successfully", data=workflow.key)
 
@@ -142,7 +142,7 @@ async def add_calls_to_batch(request: Request) -> Response:
                 '"call_data" must be a non-empty array of call records', code="no_records"
             )
         row = await _owned_batch(request, workspace_id, batch_id)
-        settings = get_settings(request)
+        settings = settings_of(request)
         scan_nul = may_hold_nul(raw)
         records = [to_record(call) for call in calls]
         problems = check(
@@ -154,7 +154,7 @@ async def add_calls_to_batch(request: Request) -> Response:
         if problems:
             raise refuse(calls, problems)
         result = await enqueue(
-            get_db(request),
+            db_of(request),
             workspace_id=workspace_id,
             workflow_id=row["id"],
             records=records,
@@ -185,7 +185,7 @@ def _calling_route(path: str, action: WorkflowAction, target: WorkflowStatus, wo
                         code="unsupported_field",
                     )
             if row["status"] != target:  # already there: nothing to do
-                await apply_action(get_db(request), workspace_id, row["id"], action)
+                await apply_action(db_of(request), workspace_id, row["id"], action)
             return envelope(
                 200, f"Calling {word} successfully", data={"batchId": row["key"], "status": word}
             )
@@ -232,7 +232,7 @@ async def list_batches(
         page = page_of(request.query_params)
         search = search_of(request.query_params)
         found = await search_workflows(
-            get_db(request),
+            db_of(request),
             workspace_id,
             text=search,
             statuses_matching=statuses_named(search) if search else (),
@@ -266,7 +266,7 @@ async def batch_details(
         page = page_of(request.query_params)
         query = call_query_of(request.query_params)
         found = await search_records(
-            get_db(request),
+            db_of(request),
             workspace_id,
             row["id"],
             status=query.status,
@@ -305,7 +305,7 @@ async def upload_csv(request: Request) -> Response:
         options = options_of(form)
         create = workflow_for(parse_batch(batch_fields(form)))
         rows = read_rows(form)
-        settings = get_settings(request)
+        settings = settings_of(request)
         records = [to_record(row.call) for row in rows]
         problems = check(
             records, create.definition, meta_max_bytes=settings.meta_max_bytes, scan_nul=True
@@ -321,7 +321,7 @@ async def upload_csv(request: Request) -> Response:
                 code="invalid_rows",
                 details={"invalidRows": invalid_rows},
             )
-        db = get_db(request)
+        db = db_of(request)
         workflow = await create_workflow(db, workspace_id, create)
         outcome = await ingest(
             db,

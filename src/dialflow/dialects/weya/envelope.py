@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from dialflow.errors import ApiError
-from dialflow.http import get_db, json_response, presented_key
+from dialflow.http import db_of, json_response, presented_key
 from dialflow.workspaces.service import authenticate
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ async def answer(request: Request, operation: Operation) -> Response:
     """Authenticate (``x-api-key`` or Bearer), run ``operation`` for the key's workspace, and
     answer every outcome in the envelope."""
     try:
-        workspace_id = await authenticate(get_db(request), presented_key(request))
+        workspace_id = await authenticate(db_of(request), presented_key(request))
         return await operation(workspace_id)
     except ApiError as exc:
         return error_response(exc)
