@@ -27,46 +27,13 @@ async def poisoned(fail_inserts: FailInserts) -> None:
     await fail_inserts("records", f"NEW.first_name = '{POISON}'")
 
 
-@pytest.mark.usefixtures("poisoned")
-async def test_failed_chunk_leaves_no_rows_and_reports_its_records(db: Database) -> None:
-    workspace = await create_workspace(db, "chunks")
+async def _active_workflow(db: Database, name: str) -> tuple[int, int]:
+    """A new workspace and an active workflow in it: (workspace id, workflow id)."""
+    workspace = await create_workspace(db, name)
     workflow = await create_workflow(
         db, workspace.workspace_id, WorkflowCreate(name="w", status="active")
     )
-    submitted: list[object] = [{"phone": phone(i), "first_name": "Ada"} for i in range(30)]
-    submitted[15] = {"phone": phone(15), "first_name": POISON}  # in the second chunk of 10
-    outcome = await ingest(
-        db,
-        workspace_id=workspace.workspace_id,
-        workflow_ref=workflow.id,
-        records=submitted,
-        max_records=100,
-        chunk_size=10,
-    )
-    statuses = [r.status for r in outcome.results]
-    assert statuses[:10] == [ResultStatus.ACCEPTED] * 10
-    assert statuses[10:20] == [ResultStatus.FAILED] * 10
-    assert statuses[20:] == [ResultStatus.ACCEPTED] * 10
-    assert all(r.errors[0].code == "write_failed" for r in outcome.results[10:20])
-    assert outcome.http_status == 207
-    async with db.read() as conn:
-        stored = set(
-            (
-                await conn.execute(
-                    select(records.c.phone).where(records.c.workflow_id == workflow.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        list_row = (
-            (await conn.execute(select(lists).where(lists.c.id == outcome.list_id)))
-            .mappings()
-            .one()
-        )
-    assert stored == {f"+1{phone(i)}" for i in [*range(10), *range(20, 30)]}
-    assert list_row["accepted"] == 20
-    assert list_row["total"] == 30
+    return workspace.workspace_id, workflow.id
 
 
 def _ingest_in_process(url: str, workspace_id: int, workflow_id: int, seed: int) -> list[str]:
@@ -98,16 +65,11 @@ def _ingest_in_process(url: str, workspace_id: int, workflow_id: int, seed: int)
 async def test_concurrent_processes_adding_the_same_phones_keep_one_record_each(
     db: Database, database_url: str
 ) -> None:
-    workspace = await create_workspace(db, "race")
-    workflow = await create_workflow(
-        db, workspace.workspace_id, WorkflowCreate(name="w", status="active")
-    )
+    workspace_id, workflow_id = await _active_workflow(db, "race")
     context = multiprocessing.get_context("spawn")
     with context.Pool(4) as pool:
         runs = [
-            pool.apply_async(
-                _ingest_in_process, (database_url, workspace.workspace_id, workflow.id, seed)
-            )
+            pool.apply_async(_ingest_in_process, (database_url, workspace_id, workflow_id, seed))
             for seed in range(4)
         ]
         all_statuses = [status for run in runs for status in run.get(timeout=120)]
@@ -118,7 +80,7 @@ async def test_concurrent_processes_adding_the_same_phones_keep_one_record_each(
         count, distinct = (
             await conn.execute(
                 select(func.count(), func.count(records.c.phone.distinct())).where(
-                    records.c.workflow_id == workflow.id
+                    records.c.workflow_id == workflow_id
                 )
             )
         ).one()
@@ -126,18 +88,15 @@ async def test_concurrent_processes_adding_the_same_phones_keep_one_record_each(
 
 
 async def test_concurrent_requests_in_one_process(db: Database) -> None:
-    workspace = await create_workspace(db, "race-async")
-    workflow = await create_workflow(
-        db, workspace.workspace_id, WorkflowCreate(name="w", status="active")
-    )
+    workspace_id, workflow_id = await _active_workflow(db, "race-async")
 
     async def send(seed: int) -> list[str]:
         numbers = list(range(200))
         random.Random(seed).shuffle(numbers)
         outcome = await ingest(
             db,
-            workspace_id=workspace.workspace_id,
-            workflow_ref=workflow.id,
+            workspace_id=workspace_id,
+            workflow_ref=workflow_id,
             records=[{"phone": phone(n)} for n in numbers],
             max_records=1000,
             chunk_size=20,
@@ -149,7 +108,7 @@ async def test_concurrent_requests_in_one_process(db: Database) -> None:
     assert statuses.count("updated") == 800
     async with db.read() as conn:
         query = text("SELECT count(*) FROM records WHERE workflow_id = :w")
-        assert (await conn.execute(query, {"w": workflow.id})).scalar_one() == 200
+        assert (await conn.execute(query, {"w": workflow_id})).scalar_one() == 200
 
 
 async def _list_row(db: Database, list_id: int | None) -> dict[str, object]:
@@ -160,47 +119,61 @@ async def _list_row(db: Database, list_id: int | None) -> dict[str, object]:
 
 
 @pytest.mark.usefixtures("poisoned")
-@pytest.mark.parametrize(("poisoned_at", "accepted"), [([0], 20), ([0, 10, 20], 0)])
-async def test_the_list_stands_when_the_chunk_it_went_with_fails(
-    db: Database, poisoned_at: list[int], accepted: int
+@pytest.mark.parametrize("poisoned_at", [[15], [0], [0, 10, 20]])
+async def test_a_failed_chunk_leaves_no_rows_and_the_list_stands(
+    db: Database, poisoned_at: list[int]
 ) -> None:
-    """The list row is written with the first chunk; when that chunk rolls back, the list is
-    written alone and the later chunks add their counts to it."""
-    workspace = await create_workspace(db, "list-first-chunk")
-    workflow = await create_workflow(
-        db, workspace.workspace_id, WorkflowCreate(name="w", status="active")
-    )
+    """A chunk that fails is rolled back whole and its records are reported failed; the other
+    chunks are stored. The list row goes in with the first chunk; when that chunk is the one
+    that fails, the list is written alone and the later chunks add their counts to it."""
+    workspace_id, workflow_id = await _active_workflow(db, "chunks")
     submitted: list[object] = [{"phone": phone(i), "first_name": "Ada"} for i in range(30)]
     for index in poisoned_at:
         submitted[index] = {"phone": phone(index), "first_name": POISON}
     submitted.append({"phone": "12345"})  # invalid, counted on the list from the start
     outcome = await ingest(
         db,
-        workspace_id=workspace.workspace_id,
-        workflow_ref=workflow.id,
+        workspace_id=workspace_id,
+        workflow_ref=workflow_id,
         records=submitted,
         max_records=100,
         chunk_size=10,
     )
-    failed = {i for start in poisoned_at for i in range(start, start + 10)}
+    failed = {i for at in poisoned_at for i in range(at - at % 10, at - at % 10 + 10)}
     for result in outcome.results[:30]:
-        expected = ResultStatus.FAILED if result.index in failed else ResultStatus.ACCEPTED
-        assert result.status is expected, result
+        if result.index in failed:
+            assert result.status is ResultStatus.FAILED, result
+            assert result.errors[0].code == "write_failed"
+        else:
+            assert result.status is ResultStatus.ACCEPTED, result
     assert outcome.results[30].status is ResultStatus.INVALID
+    assert outcome.http_status == (422 if len(failed) == 30 else 207)
+    async with db.read() as conn:
+        stored = set(
+            (
+                await conn.execute(
+                    select(records.c.phone).where(records.c.workflow_id == workflow_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert stored == {f"+1{phone(i)}" for i in range(30) if i not in failed}
     list_row = await _list_row(db, outcome.list_id)
-    assert (list_row["total"], list_row["accepted"], list_row["invalid"]) == (31, accepted, 1)
-    assert list_row["workflow_id"] == workflow.id
+    assert (list_row["total"], list_row["accepted"], list_row["invalid"]) == (
+        31,
+        30 - len(failed),
+        1,
+    )
+    assert list_row["workflow_id"] == workflow_id
 
 
 async def test_a_request_with_no_valid_record_still_gets_its_list(db: Database) -> None:
-    workspace = await create_workspace(db, "list-no-chunk")
-    workflow = await create_workflow(
-        db, workspace.workspace_id, WorkflowCreate(name="w", status="active")
-    )
+    workspace_id, workflow_id = await _active_workflow(db, "list-no-chunk")
     outcome = await ingest(
         db,
-        workspace_id=workspace.workspace_id,
-        workflow_ref=workflow.id,
+        workspace_id=workspace_id,
+        workflow_ref=workflow_id,
         records=[{"phone": "12345"}, {"phone": phone(1), "first_name": "ADA"}],
         max_records=100,
         list_name="nothing good",
@@ -214,10 +187,7 @@ async def test_a_request_with_no_valid_record_still_gets_its_list(db: Database) 
 async def test_stored_records_wake_the_dialer_and_failed_ones_do_not(
     db: Database, fail_inserts: FailInserts
 ) -> None:
-    workspace = await create_workspace(db, "wake")
-    workflow = await create_workflow(
-        db, workspace.workspace_id, WorkflowCreate(name="w", status="active")
-    )
+    workspace_id, workflow_id = await _active_workflow(db, "wake")
     wakeups = Wakeups(db, WAKEUP_CHANNEL)
     await wakeups.start()
     try:
@@ -225,8 +195,8 @@ async def test_stored_records_wake_the_dialer_and_failed_ones_do_not(
         await fail_inserts("records", f"NEW.first_name = '{POISON}'")
         failed = await ingest(
             db,
-            workspace_id=workspace.workspace_id,
-            workflow_ref=workflow.id,
+            workspace_id=workspace_id,
+            workflow_ref=workflow_id,
             records=[{"phone": phone(40), "first_name": POISON}],
             max_records=10,
         )
@@ -234,8 +204,8 @@ async def test_stored_records_wake_the_dialer_and_failed_ones_do_not(
         assert not await wakeups.wait(0.3)
         stored = await ingest(
             db,
-            workspace_id=workspace.workspace_id,
-            workflow_ref=workflow.id,
+            workspace_id=workspace_id,
+            workflow_ref=workflow_id,
             records=[{"phone": phone(41)}],
             max_records=10,
         )
