@@ -203,11 +203,10 @@ async def ingest(
         # The list goes in with the first chunk, counts and all: one transaction less per
         # request. A chunk that fails takes it back with its rows, so it is then written alone.
         chunk = clean[start : start + chunk_size]
-        if await _write_chunk_with_retry(db, target, chunk, results, new_list):
-            new_list = None
-        elif new_list is not None:
+        stored = await _write_chunk_with_retry(db, target, chunk, results, new_list)
+        if new_list is not None and not stored:
             await _insert_list(db, new_list)
-            new_list = None
+        new_list = None
     if new_list is not None:  # no record to write
         await _insert_list(db, new_list)
     return IntakeOutcome(workflow["id"], workflow["key"], list_id, results)
