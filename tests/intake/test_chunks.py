@@ -168,6 +168,38 @@ async def test_a_failed_chunk_leaves_no_rows_and_the_list_stands(
     assert list_row["workflow_id"] == workflow_id
 
 
+async def test_record_ids_follow_the_request_order_whatever_the_keys(db: Database) -> None:
+    """Rows are written in dedup-key order, but ids are drawn in the order records were sent,
+    so a workflow's records list in that order, across chunks too."""
+    workspace_id, workflow_id = await _active_workflow(db, "id-order")
+    numbers = list(range(25))
+    random.Random(7).shuffle(numbers)
+    outcome = await ingest(
+        db,
+        workspace_id=workspace_id,
+        workflow_ref=workflow_id,
+        records=[{"phone": phone(n)} for n in numbers],
+        max_records=100,
+        chunk_size=10,
+    )
+    assert [r.status for r in outcome.results] == [ResultStatus.ACCEPTED] * 25
+    record_ids = [r.record_id for r in outcome.results]
+    assert record_ids == sorted(record_ids)  # type: ignore[type-var]
+    async with db.read() as conn:
+        stored = (
+            (
+                await conn.execute(
+                    select(records.c.phone)
+                    .where(records.c.workflow_id == workflow_id)
+                    .order_by(records.c.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert stored == ["+1" + phone(n) for n in numbers]
+
+
 async def test_a_request_with_no_valid_record_still_gets_its_list(db: Database) -> None:
     workspace_id, workflow_id = await _active_workflow(db, "list-no-chunk")
     outcome = await ingest(

@@ -243,10 +243,11 @@ async def _write_chunk_with_retry(
     transaction, retried on races; answer whether it committed."""
     failure: BaseException | None = None
     for attempt in range(1, CHUNK_TRIES + 1):
+        prepared = _prepare(chunk, target, db.dialect)  # fresh ids and time for every try
         try:
             async with db.write() as conn:
                 outcome = await _write_chunk(
-                    conn, target, chunk, utcnow(), new_list, conflict_safe=attempt > 1
+                    conn, target, prepared, new_list, conflict_safe=attempt > 1
                 )
                 if any(result.status in GOOD for result in outcome.values()):
                     await wake_on_commit(conn, WAKEUP_CHANNEL)  # new work is due: tell the dialer
@@ -348,6 +349,44 @@ def _changes(record: CleanRecord, record_id: int, target: _Target, now: datetime
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A chunk as its write transaction needs it, made before the transaction starts: on
+    SQLite the write lock, one for all writers, is then held for the writing alone."""
+
+    records: list[tuple[int, CleanRecord]]  # in dedup-key order: writers lock keys in order
+    keys: list[str]
+    numbers: list[str]
+    now: datetime
+    new_rows: dict[int, tuple[int, tuple[Any, ...]]]  # by index: (record id, insert row)
+
+
+def _prepare(chunk: list[tuple[int, CleanRecord]], target: _Target, dialect: str) -> _Prepared:
+    """Each record's insert row, with an id of its own: most records are new, and the few
+    that turn out to exist already leave their ids unused."""
+    now = utcnow()
+    # Ids follow the request's order (a workflow's records list in the order they were sent);
+    # the writes go in key order.
+    numbered = sorted(
+        zip(chunk, ids.take(len(chunk)), strict=True),
+        key=lambda item: item[0][1].dedup_key or "",
+    )
+    rows = records_repo.storable_record_rows(
+        dialect, [_row(record, record_id, target, now) for (_, record), record_id in numbered]
+    )
+    records = [item for item, _ in numbered]
+    return _Prepared(
+        records=records,
+        keys=[r.dedup_key for _, r in records if r.dedup_key is not None],
+        numbers=sorted({p["number"] for _, r in records for p in r.phones}),
+        now=now,
+        new_rows={
+            index: (record_id, row)
+            for ((index, _), record_id), row in zip(numbered, rows, strict=True)
+        },
+    )
+
+
 @dataclass(slots=True)
 class _Plan:
     """What one chunk will write, decided before any write is made."""
@@ -364,11 +403,11 @@ def _plan(
     chunk: list[tuple[int, CleanRecord]],
     existing: dict[str, Any],
     blocked: set[str],
+    prepared: _Prepared,
     target: _Target,
-    now: datetime,
     plan: _Plan,
 ) -> None:
-    fresh = iter(ids.take(len(chunk)))  # an id for every record that may be new; spares unused
+    now = prepared.now
     for index, record in chunk:
         if blocked and all(p["number"] in blocked for p in record.phones):
             plan.outcome[index] = RecordResult(
@@ -385,8 +424,8 @@ def _plan(
             continue
         found = existing.get(record.dedup_key) if record.dedup_key is not None else None
         if found is None:
-            record_id = next(fresh)
-            plan.new_rows.append(_row(record, record_id, target, now))
+            record_id, row = prepared.new_rows[index]
+            plan.new_rows.append(row)
             plan.new_records[record_id] = (index, record)
             plan.outcome[index] = RecordResult(index, ResultStatus.ACCEPTED, record_id)
         elif found["status"] in LIVE_STATUSES:
@@ -411,8 +450,7 @@ def _plan(
 async def _write_chunk(
     conn: AsyncConnection,
     target: _Target,
-    chunk: list[tuple[int, CleanRecord]],
-    now: datetime,
+    prepared: _Prepared,
     new_list: dict[str, Any] | None,
     *,
     conflict_safe: bool,
@@ -421,14 +459,12 @@ async def _write_chunk(
     is given (else add them to the list). The fast path inserts optimistically and fails whole
     on a key race; the conflict-safe path (used on retries) skips rows a concurrent writer has
     just inserted and updates those instead."""
-    keys = sorted({r.dedup_key for _, r in chunk if r.dedup_key is not None})
-    existing = await records_repo.find_by_dedup_keys(conn, target.workflow_id, keys)
-    numbers = sorted({p["number"] for _, r in chunk for p in r.phones})
-    blocked = await dnc_repo.blocked_numbers(conn, target.workspace_id, numbers, now)
+    existing = await records_repo.find_by_dedup_keys(conn, target.workflow_id, prepared.keys)
+    blocked = await dnc_repo.blocked_numbers(
+        conn, target.workspace_id, prepared.numbers, prepared.now
+    )
     plan = _Plan()
-    _plan(chunk, existing, blocked, target, now, plan)
-    # Sorted by key so concurrent writers lock index entries in the same order.
-    plan.new_rows.sort(key=lambda row: row[4] or "")
+    _plan(prepared.records, existing, blocked, prepared, target, plan)
     if conflict_safe:
         inserted = await records_repo.insert_records_skipping_conflicts(conn, plan.new_rows)
         raced = [plan.new_records[i] for i in plan.new_records if i not in inserted]
@@ -441,7 +477,7 @@ async def _write_chunk(
             existing = await records_repo.find_by_dedup_keys(
                 conn, target.workflow_id, raced_keys, nowait=True
             )
-            _plan(raced, existing, set(), target, now, plan)
+            _plan(raced, existing, set(), prepared, target, plan)
     else:
         await records_repo.insert_records_bulk(conn, plan.new_rows)
     await records_repo.update_records_fields(conn, plan.updates)

@@ -66,10 +66,21 @@ _TIMESTAMP_POSITIONS = tuple(
 )
 
 
+def storable_record_rows(
+    dialect: str, rows: Sequence[tuple[Any, ...]]
+) -> Sequence[tuple[Any, ...]]:
+    """Full rows (in ``RECORD_COLUMNS`` order, JSON already encoded) as the insert functions
+    below take them: on SQLite with time stamps as text. Plain CPU work, so callers do it
+    before their write transaction starts."""
+    if dialect != "sqlite":
+        return rows
+    stamps: dict[datetime, str] = {}  # a chunk shares one "now": format it once
+    return [_sqlite_row(row, stamps) for row in rows]
+
+
 async def insert_records_bulk(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert full rows (in ``RECORD_COLUMNS`` order, JSON already encoded) with the driver's
-    fast path: COPY on PostgreSQL, multi-row INSERTs on SQLite. Runs in the caller's
-    transaction."""
+    """Insert ``storable_record_rows`` with the driver's fast path: COPY on PostgreSQL,
+    multi-row INSERTs on SQLite. Runs in the caller's transaction."""
     if not rows:
         return
     if conn.dialect.name != "sqlite":
@@ -77,14 +88,11 @@ async def insert_records_bulk(conn: AsyncConnection, rows: Sequence[tuple[Any, .
         return
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
-    stamps: dict[datetime, str] = {}  # a chunk shares one "now": format it once
     start = 0
     for size in _sqlite_insert_sizes(len(rows)):
         part = rows[start : start + size]
         start += size
-        await driver.execute(
-            _SQLITE_INSERTS[size], [value for row in part for value in _sqlite_row(row, stamps)]
-        )
+        await driver.execute(_SQLITE_INSERTS[size], [value for row in part for value in row])
 
 
 # Placeholders and casts for the conflict-skipping insert (the retry path, not the hot one).
@@ -104,8 +112,8 @@ _PG_SKIP_CONFLICTS = (
 async def insert_records_skipping_conflicts(
     conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]
 ) -> set[int]:
-    """Insert rows whose dedup key is free; answer the ids actually inserted. A row whose key a
-    concurrent transaction holds waits for it, then is skipped."""
+    """Insert ``storable_record_rows`` whose dedup key is free; answer the ids actually
+    inserted. A row whose key a concurrent transaction holds waits for it, then is skipped."""
     if not rows:
         return set()
     raw = await conn.get_raw_connection()
@@ -113,7 +121,7 @@ async def insert_records_skipping_conflicts(
     inserted: set[int] = set()
     if conn.dialect.name == "sqlite":
         for row in rows:
-            cursor = await driver.execute(_SQLITE_SKIP_CONFLICTS, _sqlite_row(row, {}))
+            cursor = await driver.execute(_SQLITE_SKIP_CONFLICTS, row)
             inserted.update(r[0] for r in await cursor.fetchall())
         return inserted
     async with driver.cursor() as cursor:
