@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from dialflow.db.engine import WAKEUP_CHANNEL, Database, Wakeups
 from dialflow.db.tables import lists, records
-from dialflow.intake.service import ResultStatus, ingest
+from dialflow.intake.service import IntakeOutcome, ResultStatus, ingest
 from dialflow.workflows.definition import WorkflowCreate
 from dialflow.workflows.service import create_workflow
 from dialflow.workspaces.service import create_workspace
@@ -36,14 +36,19 @@ async def _active_workflow(db: Database, name: str) -> tuple[int, int]:
     return workspace.workspace_id, workflow.id
 
 
+def _shuffled(count: int, seed: int) -> list[int]:
+    numbers = list(range(count))
+    random.Random(seed).shuffle(numbers)
+    return numbers
+
+
 def _ingest_in_process(url: str, workspace_id: int, workflow_id: int, seed: int) -> list[str]:
     """One client process sending the shared phones in its own order, in several requests."""
 
     async def run() -> list[str]:
         db = Database(url)
         try:
-            numbers = list(range(300))
-            random.Random(seed).shuffle(numbers)
+            numbers = _shuffled(300, seed)
             statuses: list[str] = []
             for start in range(0, 300, 100):
                 outcome = await ingest(
@@ -87,20 +92,25 @@ async def test_concurrent_processes_adding_the_same_phones_keep_one_record_each(
     assert (count, distinct) == (300, 300)
 
 
+async def _ingest_shuffled(
+    db: Database, workspace_id: int, workflow_id: int, count: int, seed: int, *, chunk_size: int
+) -> IntakeOutcome:
+    """One request of ``count`` phones in the order ``_shuffled(count, seed)`` gives."""
+    return await ingest(
+        db,
+        workspace_id=workspace_id,
+        workflow_ref=workflow_id,
+        records=[{"phone": phone(n)} for n in _shuffled(count, seed)],
+        max_records=1000,
+        chunk_size=chunk_size,
+    )
+
+
 async def test_concurrent_requests_in_one_process(db: Database) -> None:
     workspace_id, workflow_id = await _active_workflow(db, "race-async")
 
     async def send(seed: int) -> list[str]:
-        numbers = list(range(200))
-        random.Random(seed).shuffle(numbers)
-        outcome = await ingest(
-            db,
-            workspace_id=workspace_id,
-            workflow_ref=workflow_id,
-            records=[{"phone": phone(n)} for n in numbers],
-            max_records=1000,
-            chunk_size=20,
-        )
+        outcome = await _ingest_shuffled(db, workspace_id, workflow_id, 200, seed, chunk_size=20)
         return [r.status.value for r in outcome.results]
 
     statuses = [s for run in await asyncio.gather(*(send(seed) for seed in range(5))) for s in run]
@@ -172,16 +182,7 @@ async def test_record_ids_follow_the_request_order_whatever_the_keys(db: Databas
     """Rows are written in dedup-key order, but ids are drawn in the order records were sent,
     so a workflow's records list in that order, across chunks too."""
     workspace_id, workflow_id = await _active_workflow(db, "id-order")
-    numbers = list(range(25))
-    random.Random(7).shuffle(numbers)
-    outcome = await ingest(
-        db,
-        workspace_id=workspace_id,
-        workflow_ref=workflow_id,
-        records=[{"phone": phone(n)} for n in numbers],
-        max_records=100,
-        chunk_size=10,
-    )
+    outcome = await _ingest_shuffled(db, workspace_id, workflow_id, 25, 7, chunk_size=10)
     assert [r.status for r in outcome.results] == [ResultStatus.ACCEPTED] * 25
     record_ids = [r.record_id for r in outcome.results]
     assert record_ids == sorted(record_ids)  # type: ignore[type-var]
@@ -197,7 +198,7 @@ async def test_record_ids_follow_the_request_order_whatever_the_keys(db: Databas
             .scalars()
             .all()
         )
-    assert stored == ["+1" + phone(n) for n in numbers]
+    assert stored == ["+1" + phone(n) for n in _shuffled(25, 7)]
 
 
 async def test_a_request_with_no_valid_record_still_gets_its_list(db: Database) -> None:
